@@ -1,0 +1,84 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Settings applied to every Swift target: Swift 6 language mode plus the upcoming features
+/// the project holds itself to.
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "oo-mesh",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "OOMesh", targets: ["OOMesh"]),
+        .library(name: "OOMeshProtobuf", targets: ["OOMeshProtobuf"]),
+        .library(name: "OOMeshHTTP2", targets: ["OOMeshHTTP2"]),
+        .executable(name: "oo", targets: ["oo"]),
+        .executable(name: "interop-server", targets: ["interop-server"]),
+        .executable(name: "interop-client", targets: ["interop-client"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
+    ],
+    targets: [
+        // C libraries, reached through pkg-config.
+        .systemLibrary(
+            name: "CNGHTTP2", path: "Sources/CNGHTTP2", pkgConfig: "libnghttp2",
+            providers: [.apt(["libnghttp2-dev"])]),
+        .systemLibrary(
+            name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]),
+
+        // The transport-agnostic core: status, errors, metadata, call options, the transport
+        // seam, client and server call execution, interceptors, the in-process transport.
+        .target(name: "OOMesh", swiftSettings: swiftSettings),
+        // Protobuf message (de)serialization for the core, on swift-protobuf.
+        .target(
+            name: "OOMeshProtobuf",
+            dependencies: ["OOMesh", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: swiftSettings),
+        // gRPC over HTTP/2 on libnghttp2: the event loop, the sockets, the wire protocol.
+        .target(
+            name: "OOMeshHTTP2", dependencies: ["OOMesh", "CNGHTTP2"], swiftSettings: swiftSettings),
+
+        // Code generated from Proto/ by tools/generate. Never edited by hand.
+        .target(
+            name: "GRPCTestingProtos",
+            dependencies: ["OOMesh", "OOMeshProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Generated/grpc/testing", swiftSettings: swiftSettings),
+        .target(
+            name: "ExampleProtos",
+            dependencies: ["OOMesh", "OOMeshProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Generated/oo/example/v1", swiftSettings: swiftSettings),
+
+        // gRPC's interop TestService and client test cases, shared by the two executables.
+        .target(
+            name: "InteropTesting", dependencies: ["OOMesh", "GRPCTestingProtos"],
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "interop-server",
+            dependencies: ["InteropTesting", "OOMeshHTTP2", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "interop-client",
+            dependencies: ["InteropTesting", "OOMeshHTTP2", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings),
+
+        // The example service from the README.
+        .target(name: "ExampleService", dependencies: ["OOMesh", "ExampleProtos"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "oo",
+            dependencies: ["OOMesh", "OOMeshHTTP2", "ExampleService", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings),
+
+        .testTarget(name: "OOMeshTests", dependencies: ["OOMesh"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "OOMeshHTTP2Tests",
+            dependencies: ["OOMeshHTTP2", "OOMesh", "InteropTesting", "GRPCTestingProtos", "ExampleService", "ExampleProtos"],
+            swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,189 @@
+/// Makes calls over a client transport. Generated client stubs wrap one.
+///
+/// The transport must be running for calls to complete: use
+/// ``withGRPCClient(transport:interceptors:_:)``, or call ``runConnections()`` in a task of
+/// your own and ``beginGracefulShutdown()`` when done.
+public final class GRPCClient: Sendable {
+    /// The transport calls go through.
+    public let transport: any ClientTransport
+    private let interceptors: [any ClientInterceptor]
+
+    /// Creates a client; `interceptors` run around every call, first one outermost.
+    public init(transport: any ClientTransport, interceptors: [any ClientInterceptor] = []) {
+        self.transport = transport
+        self.interceptors = interceptors
+    }
+
+    /// Runs the transport's connections until ``beginGracefulShutdown()`` and the end of
+    /// the calls in flight.
+    public func runConnections() async throws {
+        try await transport.connect()
+    }
+
+    /// Lets calls in flight finish, refuses new ones, then closes connections.
+    public func beginGracefulShutdown() {
+        transport.beginGracefulShutdown()
+    }
+
+    /// Makes a unary call.
+    public func unary<Request: Sendable, Response: Sendable, Result: Sendable>(
+        request: Request,
+        descriptor: MethodDescriptor,
+        serializer: some MessageSerializer<Request>,
+        deserializer: some MessageDeserializer<Response>,
+        metadata: Metadata = [:],
+        options: CallOptions = .defaults,
+        onResponse: (ClientResponse<Response>) async throws -> Result
+    ) async throws -> Result {
+        let bytes = try serializeRequest(request, serializer)
+        let response = try await call(descriptor, metadata, options) { stream in
+            try await stream.outbound.write(contentsOf: [.message(bytes)])
+            await stream.outbound.finish()
+            return try await ClientResponse.read(from: stream.inbound, deserializer: deserializer)
+        }
+        return try await onResponse(response)
+    }
+
+    /// Makes a client-streaming call: `requestProducer` writes the requests; the request
+    /// stream ends when it returns.
+    public func clientStreaming<Request: Sendable, Response: Sendable, Result: Sendable>(
+        descriptor: MethodDescriptor,
+        serializer: some MessageSerializer<Request>,
+        deserializer: some MessageDeserializer<Response>,
+        metadata: Metadata = [:],
+        options: CallOptions = .defaults,
+        requestProducer: (RPCWriter<Request>) async throws -> Void,
+        onResponse: (ClientResponse<Response>) async throws -> Result
+    ) async throws -> Result {
+        let response = try await call(descriptor, metadata, options) { stream in
+            let writer = RPCWriter(wrapping: SerializingWriter(base: stream.outbound, serializer: serializer, wrap: RPCRequestPart.message))
+            do {
+                try await requestProducer(writer)
+                await stream.outbound.finish()
+            } catch {
+                await stream.outbound.finish(throwing: error)
+                throw error
+            }
+            return try await ClientResponse.read(from: stream.inbound, deserializer: deserializer)
+        }
+        return try await onResponse(response)
+    }
+
+    /// Makes a server-streaming call; the response is valid only inside `onResponse`.
+    public func serverStreaming<Request: Sendable, Response: Sendable, Result: Sendable>(
+        request: Request,
+        descriptor: MethodDescriptor,
+        serializer: some MessageSerializer<Request>,
+        deserializer: some MessageDeserializer<Response>,
+        metadata: Metadata = [:],
+        options: CallOptions = .defaults,
+        onResponse: (StreamingClientResponse<Response>) async throws -> Result
+    ) async throws -> Result {
+        let bytes = try serializeRequest(request, serializer)
+        return try await call(descriptor, metadata, options) { stream in
+            try await stream.outbound.write(contentsOf: [.message(bytes)])
+            await stream.outbound.finish()
+            let response = try await StreamingClientResponse.read(from: stream.inbound, deserializer: deserializer)
+            return try await onResponse(response)
+        }
+    }
+
+    /// Makes a bidirectional-streaming call. `requestProducer` runs concurrently with
+    /// `onResponse`; the request stream ends when it returns. When `onResponse` returns the
+    /// call is over and a producer still running is cancelled.
+    public func bidirectionalStreaming<Request: Sendable, Response: Sendable, Result: Sendable>(
+        descriptor: MethodDescriptor,
+        serializer: some MessageSerializer<Request>,
+        deserializer: some MessageDeserializer<Response>,
+        metadata: Metadata = [:],
+        options: CallOptions = .defaults,
+        requestProducer: @escaping @Sendable (RPCWriter<Request>) async throws -> Void,
+        onResponse: (StreamingClientResponse<Response>) async throws -> Result
+    ) async throws -> Result {
+        try await call(descriptor, metadata, options) { stream in
+            let writer = RPCWriter(wrapping: SerializingWriter(base: stream.outbound, serializer: serializer, wrap: RPCRequestPart.message))
+            return try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    do {
+                        try await requestProducer(writer)
+                        await stream.outbound.finish()
+                    } catch {
+                        await stream.outbound.finish(throwing: error)
+                    }
+                }
+                let response = try await StreamingClientResponse.read(from: stream.inbound, deserializer: deserializer)
+                let result = try await onResponse(response)
+                group.cancelAll()
+                return result
+            }
+        }
+    }
+
+    /// Runs the interceptors, opens a stream, sends the request metadata, runs `body`.
+    private func call<Result: Sendable>(
+        _ descriptor: MethodDescriptor, _ metadata: Metadata, _ options: CallOptions,
+        _ body: (RPCStream<RPCResponsePart, RPCRequestPart>) async throws -> Result
+    ) async throws -> Result {
+        let head = ClientCallHead(descriptor: descriptor, metadata: metadata, options: options)
+        return try await intercept(head, index: interceptors.startIndex) { head in
+            do {
+                return try await transport.withStream(descriptor: head.descriptor, options: head.options) { stream in
+                    try await stream.outbound.write(.metadata(head.metadata))
+                    return try await body(stream)
+                }
+            } catch let error as RPCError {
+                throw error
+            } catch {
+                throw RPCError(converting: error)
+            }
+        }
+    }
+
+    private func intercept<Result: Sendable>(
+        _ head: ClientCallHead, index: Int, _ call: (ClientCallHead) async throws -> Result
+    ) async throws -> Result {
+        guard index < interceptors.endIndex else { return try await call(head) }
+        return try await interceptors[index].intercept(head) { head in
+            try await intercept(head, index: index + 1, call)
+        }
+    }
+
+    private func serializeRequest<Request>(_ request: Request, _ serializer: some MessageSerializer<Request>) throws -> [UInt8] {
+        do {
+            return try serializer.serialize(request)
+        } catch {
+            throw RPCError(code: .internal, message: "Failed to serialize the request \(Request.self): \(error)", cause: error)
+        }
+    }
+}
+
+/// Runs `body` with a client whose transport is running, then shuts the client down
+/// gracefully and waits for its connections to close.
+///
+/// ```swift
+/// try await withGRPCClient(transport: HTTP2ClientTransport(target: .init(host: "127.0.0.1", port: 50051))) { client in
+///     let greeter = Oo_Example_V1_Greeter_Client(wrapping: client)
+///     print(try await greeter.sayHello(.with { $0.name = "oO" }).message)
+/// }
+/// ```
+public func withGRPCClient<Result: Sendable>(
+    transport: some ClientTransport,
+    interceptors: [any ClientInterceptor] = [],
+    _ body: (GRPCClient) async throws -> Result
+) async throws -> Result {
+    let client = GRPCClient(transport: transport, interceptors: interceptors)
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await client.runConnections() }
+        let result: Result
+        do {
+            result = try await body(client)
+        } catch {
+            client.beginGracefulShutdown()
+            try? await group.waitForAll()
+            throw error
+        }
+        client.beginGracefulShutdown()
+        try await group.waitForAll()
+        return result
+    }
+}

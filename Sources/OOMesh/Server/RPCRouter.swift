@@ -1,0 +1,133 @@
+/// A service a server can host; generated service protocols conform to it and register
+/// every method they declare.
+public protocol RPCService: Sendable {
+    /// Adds this service's methods to `router`.
+    func registerMethods(with router: inout RPCRouter)
+}
+
+/// Maps `:path`s to handlers. Generated code fills it; servers look calls up in it.
+public struct RPCRouter: Sendable {
+    /// Runs one call: reads request parts (after the metadata), writes response parts up
+    /// to and including an OK status, or throws to fail the call.
+    typealias MethodHandler = @Sendable (
+        RPCAsyncSequence<RPCRequestPart>, ClosableRPCWriter<RPCResponsePart>, ServerContext, ResponseHead
+    ) async throws -> Void
+
+    private(set) var handlers: [String: MethodHandler] = [:]
+    private(set) var services: Set<String> = []
+
+    /// Creates an empty router.
+    public init() {}
+
+    /// The methods registered so far.
+    public var methods: [String] { handlers.keys.sorted() }
+
+    mutating func register(_ descriptor: MethodDescriptor, _ handler: @escaping MethodHandler) {
+        handlers[descriptor.path] = handler
+        services.insert(descriptor.service)
+    }
+
+    func handler(for path: String) -> MethodHandler? { handlers[path] }
+
+    func hasService(_ name: String) -> Bool { services.contains(name) }
+
+    /// Registers a unary method: one request in, one response out.
+    public mutating func registerUnary<Request: Sendable, Response: Sendable>(
+        _ descriptor: MethodDescriptor,
+        deserializer: some MessageDeserializer<Request>,
+        serializer: some MessageSerializer<Response>,
+        handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
+    ) {
+        register(descriptor) { inbound, outbound, context, head in
+            let request = try await readSingleRequest(inbound, deserializer)
+            let response = try await handler(request, context)
+            let bytes = try serializeResponse(response, serializer)
+            var parts: [RPCResponsePart] = []
+            if let metadata = head.takeIfUnsent() { parts.append(.metadata(metadata)) }
+            parts.append(.message(bytes))
+            parts.append(.status(.ok, context.trailingMetadata))
+            try await outbound.write(contentsOf: parts)
+        }
+    }
+
+    /// Registers a client-streaming method: a stream of requests in, one response out.
+    public mutating func registerClientStreaming<Request: Sendable, Response: Sendable>(
+        _ descriptor: MethodDescriptor,
+        deserializer: some MessageDeserializer<Request>,
+        serializer: some MessageSerializer<Response>,
+        handler: @escaping @Sendable (RequestStream<Request>, ServerContext) async throws -> Response
+    ) {
+        register(descriptor) { inbound, outbound, context, head in
+            let response = try await handler(RequestStream(parts: inbound, deserializer: deserializer), context)
+            let bytes = try serializeResponse(response, serializer)
+            var parts: [RPCResponsePart] = []
+            if let metadata = head.takeIfUnsent() { parts.append(.metadata(metadata)) }
+            parts.append(.message(bytes))
+            parts.append(.status(.ok, context.trailingMetadata))
+            try await outbound.write(contentsOf: parts)
+        }
+    }
+
+    /// Registers a server-streaming method: one request in, a stream of responses out.
+    public mutating func registerServerStreaming<Request: Sendable, Response: Sendable>(
+        _ descriptor: MethodDescriptor,
+        deserializer: some MessageDeserializer<Request>,
+        serializer: some MessageSerializer<Response>,
+        handler: @escaping @Sendable (Request, ResponseWriter<Response>, ServerContext) async throws -> Void
+    ) {
+        register(descriptor) { inbound, outbound, context, head in
+            let request = try await readSingleRequest(inbound, deserializer)
+            try await handler(request, ResponseWriter(outbound: outbound, serializer: serializer, head: head), context)
+            try await finishStreaming(outbound, context, head)
+        }
+    }
+
+    /// Registers a bidirectional-streaming method: streams both ways.
+    public mutating func registerBidirectionalStreaming<Request: Sendable, Response: Sendable>(
+        _ descriptor: MethodDescriptor,
+        deserializer: some MessageDeserializer<Request>,
+        serializer: some MessageSerializer<Response>,
+        handler: @escaping @Sendable (RequestStream<Request>, ResponseWriter<Response>, ServerContext) async throws -> Void
+    ) {
+        register(descriptor) { inbound, outbound, context, head in
+            try await handler(
+                RequestStream(parts: inbound, deserializer: deserializer),
+                ResponseWriter(outbound: outbound, serializer: serializer, head: head), context)
+            try await finishStreaming(outbound, context, head)
+        }
+    }
+}
+
+/// Reads the one request message of a unary or server-streaming call.
+private func readSingleRequest<Request>(
+    _ inbound: RPCAsyncSequence<RPCRequestPart>, _ deserializer: some MessageDeserializer<Request>
+) async throws -> Request {
+    var iterator = inbound.makeAsyncIterator()
+    guard let part = try await iterator.next() else {
+        throw RPCError(code: .internal, message: "The client ended the request stream without sending the request message.")
+    }
+    guard case .message(let bytes) = part else {
+        throw RPCError(code: .internal, message: "Expected a request message, received metadata.")
+    }
+    guard case .none = try await iterator.next() else {
+        throw RPCError(code: .internal, message: "The client sent more than one request message to a method that takes one.")
+    }
+    return try deserializer.deserializeRequest(bytes)
+}
+
+private func serializeResponse<Response>(_ response: Response, _ serializer: some MessageSerializer<Response>) throws -> [UInt8] {
+    do {
+        return try serializer.serialize(response)
+    } catch {
+        throw RPCError(code: .internal, message: "Failed to serialize the response \(Response.self): \(error)", cause: error)
+    }
+}
+
+/// Ends a streaming response: headers if none went out yet (only when there is metadata to
+/// send; otherwise the response is Trailers-Only), then the OK status.
+private func finishStreaming(_ outbound: ClosableRPCWriter<RPCResponsePart>, _ context: ServerContext, _ head: ResponseHead) async throws {
+    var parts: [RPCResponsePart] = []
+    if let metadata = head.takeIfUnsent(), !metadata.isEmpty { parts.append(.metadata(metadata)) }
+    parts.append(.status(.ok, context.trailingMetadata))
+    try await outbound.write(contentsOf: parts)
+}

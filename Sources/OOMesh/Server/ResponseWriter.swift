@@ -1,0 +1,47 @@
+import Synchronization
+
+/// Writes the response messages of a server- or bidirectional-streaming call.
+///
+/// The first write sends the context's response metadata as headers first. Writes
+/// suspend while the client is not reading (HTTP/2 flow control), so a handler can
+/// stream any amount of data in bounded memory.
+public struct ResponseWriter<Message: Sendable>: RPCWriterProtocol {
+    let outbound: ClosableRPCWriter<RPCResponsePart>
+    let serializer: any MessageSerializer<Message>
+    let head: ResponseHead
+
+    public func write(_ message: Message) async throws {
+        try await write(contentsOf: [message])
+    }
+
+    public func write(contentsOf messages: [Message]) async throws {
+        var parts: [RPCResponsePart] = []
+        parts.reserveCapacity(messages.count + 1)
+        if let metadata = head.takeIfUnsent() { parts.append(.metadata(metadata)) }
+        for message in messages {
+            do {
+                parts.append(.message(try serializer.serialize(message)))
+            } catch {
+                throw RPCError(code: .internal, message: "Failed to serialize \(Message.self): \(error)", cause: error)
+            }
+        }
+        try await outbound.write(contentsOf: parts)
+    }
+}
+
+/// Tracks whether response headers went out yet, so they are sent exactly once.
+final class ResponseHead: Sendable {
+    private let context: ServerContext
+    private let sent = Mutex(false)
+
+    init(context: ServerContext) { self.context = context }
+
+    /// The response metadata, the first time only.
+    func takeIfUnsent() -> Metadata? {
+        let first = sent.withLock { sent in
+            defer { sent = true }
+            return !sent
+        }
+        return first ? context.responseMetadata : nil
+    }
+}
