@@ -29,6 +29,8 @@ let package = Package(
         .systemLibrary(
             name: "CNGHTTP2", path: "Sources/CNGHTTP2", pkgConfig: "libnghttp2",
             providers: [.apt(["libnghttp2-dev"])]),
+        // epoll, eventfd and accept4, which Swift's Glibc module does not expose.
+        .target(name: "CMeshLinux"),
         .systemLibrary(
             name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]),
@@ -43,7 +45,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         // gRPC over HTTP/2 on libnghttp2: the event loop, the sockets, the wire protocol.
         .target(
-            name: "OOMeshHTTP2", dependencies: ["OOMesh", "CNGHTTP2"], swiftSettings: swiftSettings),
+            name: "OOMeshHTTP2", dependencies: ["OOMesh", "CNGHTTP2", "CMeshLinux"], swiftSettings: swiftSettings),
 
         // Code generated from Proto/ by tools/generate. Never edited by hand.
         .target(
@@ -57,7 +59,8 @@ let package = Package(
 
         // gRPC's interop TestService and client test cases, shared by the two executables.
         .target(
-            name: "InteropTesting", dependencies: ["OOMesh", "GRPCTestingProtos"],
+            name: "InteropTesting",
+            dependencies: ["OOMesh", "GRPCTestingProtos", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "interop-server",
@@ -69,7 +72,10 @@ let package = Package(
             swiftSettings: swiftSettings),
 
         // The example service from the README.
-        .target(name: "ExampleService", dependencies: ["OOMesh", "ExampleProtos"], swiftSettings: swiftSettings),
+        .target(
+            name: "ExampleService",
+            dependencies: ["OOMesh", "ExampleProtos", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "oo",
             dependencies: ["OOMesh", "OOMeshHTTP2", "ExampleService", .product(name: "ArgumentParser", package: "swift-argument-parser")],

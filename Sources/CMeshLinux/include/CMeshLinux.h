@@ -1,0 +1,32 @@
+#ifndef OOMESH_CMESHLINUX_H
+#define OOMESH_CMESHLINUX_H
+// Linux calls Swift's Glibc module does not expose (epoll, eventfd, accept4), wrapped so
+// Swift never touches the packed `struct epoll_event`.
+#include <stdint.h>
+
+/// One readiness event: the file descriptor and its epoll event bits.
+typedef struct {
+    int32_t fd;
+    uint32_t events;
+} oo_event;
+
+enum {
+    OO_EVENT_IN = 0x001,
+    OO_EVENT_OUT = 0x004,
+    OO_EVENT_ERR = 0x008,
+    OO_EVENT_HUP = 0x010,
+    OO_EVENT_RDHUP = 0x2000,
+};
+
+/// epoll_create1(EPOLL_CLOEXEC).
+int oo_epoll_create(void);
+/// Adds (op 1), modifies (op 3) or removes (op 2) `fd` with `events`; data is the fd.
+int oo_epoll_ctl(int epfd, int op, int fd, uint32_t events);
+/// epoll_wait into `out` (at most `max`, up to 256); returns the count or -1.
+int oo_epoll_wait(int epfd, oo_event *out, int max, int timeout_ms);
+/// eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK).
+int oo_eventfd(void);
+/// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC.
+int oo_accept(int fd);
+
+#endif

@@ -1,0 +1,296 @@
+import Foundation
+import GRPCTestingProtos
+import OOMesh
+import SwiftProtobuf
+
+/// A failed interop check, saying what was expected and what came.
+public struct InteropCheckFailure: Error, CustomStringConvertible {
+    /// What went wrong.
+    public var description: String
+}
+
+/// The interop test cases of gRPC's interop-test-descriptions that need neither TLS nor
+/// compression, run by our client against any server.
+public enum InteropTestCase: String, CaseIterable, Sendable {
+    case emptyUnary = "empty_unary"
+    case largeUnary = "large_unary"
+    case clientStreaming = "client_streaming"
+    case serverStreaming = "server_streaming"
+    case pingPong = "ping_pong"
+    case emptyStream = "empty_stream"
+    case timeoutOnSleepingServer = "timeout_on_sleeping_server"
+    case cancelAfterBegin = "cancel_after_begin"
+    case cancelAfterFirstResponse = "cancel_after_first_response"
+    case customMetadata = "custom_metadata"
+    case statusCodeAndMessage = "status_code_and_message"
+    case specialStatusMessage = "special_status_message"
+    case unimplementedMethod = "unimplemented_method"
+    case unimplementedService = "unimplemented_service"
+
+    /// Runs the case; throws ``InteropCheckFailure`` or the call's error when it fails.
+    public func run(using client: GRPCClient) async throws {
+        let service = Grpc_Testing_TestService_Client(wrapping: client)
+        switch self {
+        case .emptyUnary: try await Self.emptyUnary(service)
+        case .largeUnary: try await Self.largeUnary(service)
+        case .clientStreaming: try await Self.clientStreaming(service)
+        case .serverStreaming: try await Self.serverStreaming(service)
+        case .pingPong: try await Self.pingPong(service)
+        case .emptyStream: try await Self.emptyStream(service)
+        case .timeoutOnSleepingServer: try await Self.timeoutOnSleepingServer(service)
+        case .cancelAfterBegin: try await Self.cancelAfterBegin(service)
+        case .cancelAfterFirstResponse: try await Self.cancelAfterFirstResponse(service)
+        case .customMetadata: try await Self.customMetadata(service)
+        case .statusCodeAndMessage: try await Self.statusCodeAndMessage(service)
+        case .specialStatusMessage: try await Self.specialStatusMessage(service)
+        case .unimplementedMethod: try await Self.unimplementedMethod(service)
+        case .unimplementedService:
+            try await Self.unimplementedService(Grpc_Testing_UnimplementedService_Client(wrapping: client))
+        }
+    }
+
+    // MARK: Cases
+
+    static func emptyUnary(_ service: Grpc_Testing_TestService_Client) async throws {
+        let response = try await service.emptyCall(Grpc_Testing_Empty())
+        try check(response == Grpc_Testing_Empty(), "EmptyCall returned a non-empty message")
+    }
+
+    static func largeUnary(_ service: Grpc_Testing_TestService_Client) async throws {
+        let response = try await service.unaryCall(.with {
+            $0.responseType = .compressable
+            $0.responseSize = 314_159
+            $0.payload = zeros(271_828)
+        })
+        try checkPayload(response.payload, size: 314_159)
+    }
+
+    static func clientStreaming(_ service: Grpc_Testing_TestService_Client) async throws {
+        let response = try await service.streamingInputCall { writer in
+            for size in [27_182, 8, 1828, 45_904] {
+                try await writer.write(.with { $0.payload = zeros(size) })
+            }
+        }
+        try check(response.aggregatedPayloadSize == 74_922, "aggregated_payload_size is \(response.aggregatedPayloadSize), expected 74922")
+    }
+
+    static func serverStreaming(_ service: Grpc_Testing_TestService_Client) async throws {
+        let sizes: [Int32] = [31_415, 9, 2653, 58_979]
+        let request = Grpc_Testing_StreamingOutputCallRequest.with {
+            $0.responseType = .compressable
+            $0.responseParameters = sizes.map { size in .with { $0.size = size } }
+        }
+        let received = try await service.streamingOutputCall(request) { response in
+            var received: [Int] = []
+            for try await message in response.messages {
+                try checkPayload(message.payload, size: Int(sizes[min(received.count, sizes.count - 1)]))
+                received.append(message.payload.body.count)
+            }
+            return received
+        }
+        try check(received == sizes.map(Int.init), "received sizes \(received), expected \(sizes)")
+    }
+
+    static func pingPong(_ service: Grpc_Testing_TestService_Client) async throws {
+        let responseSizes: [Int32] = [31_415, 9, 2653, 58_979]
+        let requestSizes = [27_182, 8, 1828, 45_904]
+        let (turns, turn) = AsyncStream.makeStream(of: Void.self)
+        try await service.fullDuplexCall { writer in
+            var iterator = turns.makeAsyncIterator()
+            for (index, size) in responseSizes.enumerated() {
+                try await writer.write(.with {
+                    $0.responseType = .compressable
+                    $0.responseParameters = [.with { $0.size = size }]
+                    $0.payload = zeros(requestSizes[index])
+                })
+                guard await iterator.next() != nil else { return }
+            }
+        } onResponse: { response in
+            defer { turn.finish() }
+            var count = 0
+            for try await message in response.messages {
+                try check(count < responseSizes.count, "more responses than requests")
+                try checkPayload(message.payload, size: Int(responseSizes[count]))
+                count += 1
+                turn.yield()
+            }
+            try check(count == responseSizes.count, "received \(count) responses, expected \(responseSizes.count)")
+        }
+    }
+
+    static func emptyStream(_ service: Grpc_Testing_TestService_Client) async throws {
+        let count = try await service.fullDuplexCall { _ in
+        } onResponse: { response in
+            var count = 0
+            for try await _ in response.messages { count += 1 }
+            return count
+        }
+        try check(count == 0, "received \(count) responses on an empty stream")
+    }
+
+    static func timeoutOnSleepingServer(_ service: Grpc_Testing_TestService_Client) async throws {
+        do {
+            try await service.fullDuplexCall(options: CallOptions(timeout: .milliseconds(1))) { writer in
+                try await writer.write(.with { $0.payload = zeros(27_182) })
+                try await Task.sleep(for: .seconds(5))
+            } onResponse: { response in
+                for try await _ in response.messages {}
+            }
+            throw InteropCheckFailure(description: "the call succeeded; expected DEADLINE_EXCEEDED")
+        } catch let error as RPCError {
+            try check(error.code == .deadlineExceeded, "got \(error), expected DEADLINE_EXCEEDED")
+        }
+    }
+
+    static func cancelAfterBegin(_ service: Grpc_Testing_TestService_Client) async throws {
+        let call = Task {
+            try await service.streamingInputCall { _ in
+                try await Task.sleep(for: .seconds(10))
+            }
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        call.cancel()
+        do {
+            _ = try await call.value
+            throw InteropCheckFailure(description: "the call succeeded; expected CANCELLED")
+        } catch let error as RPCError {
+            try check(error.code == .cancelled, "got \(error), expected CANCELLED")
+        }
+    }
+
+    static func cancelAfterFirstResponse(_ service: Grpc_Testing_TestService_Client) async throws {
+        let (firstResponse, signal) = AsyncStream.makeStream(of: Void.self)
+        let call = Task {
+            try await service.fullDuplexCall { writer in
+                try await writer.write(.with {
+                    $0.responseType = .compressable
+                    $0.responseParameters = [.with { $0.size = 31_415 }]
+                    $0.payload = zeros(27_182)
+                })
+                try await Task.sleep(for: .seconds(10))
+            } onResponse: { response in
+                for try await message in response.messages {
+                    try checkPayload(message.payload, size: 31_415)
+                    signal.yield()
+                }
+            }
+        }
+        for await _ in firstResponse { break }
+        call.cancel()
+        do {
+            try await call.value
+            throw InteropCheckFailure(description: "the call succeeded; expected CANCELLED")
+        } catch let error as RPCError {
+            try check(error.code == .cancelled, "got \(error), expected CANCELLED")
+        }
+    }
+
+    static func customMetadata(_ service: Grpc_Testing_TestService_Client) async throws {
+        let initialValue = "test_initial_metadata_value"
+        let trailingValue: [UInt8] = [0xAB, 0xAB, 0xAB]
+        var metadata = Metadata()
+        metadata.addString(initialValue, forKey: TestService.echoInitialKey)
+        metadata.addBinary(trailingValue, forKey: TestService.echoTrailingKey)
+
+        func checkEchoes(_ initial: Metadata, _ trailing: Metadata) throws {
+            try check(initial.firstString(forKey: TestService.echoInitialKey) == initialValue,
+                      "initial metadata \(initial) lacks \(TestService.echoInitialKey): \(initialValue)")
+            try check(trailing.firstBinary(forKey: TestService.echoTrailingKey) == trailingValue,
+                      "trailing metadata \(trailing) lacks \(TestService.echoTrailingKey): 0xababab")
+        }
+
+        try await service.unaryCall(.with {
+            $0.responseType = .compressable
+            $0.responseSize = 314_159
+            $0.payload = zeros(271_828)
+        }, metadata: metadata) { response in
+            try checkPayload(response.message.payload, size: 314_159)
+            try checkEchoes(response.metadata, response.trailingMetadata)
+        }
+
+        try await service.fullDuplexCall(metadata: metadata) { writer in
+            try await writer.write(.with {
+                $0.responseType = .compressable
+                $0.responseParameters = [.with { $0.size = 314_159 }]
+                $0.payload = zeros(271_828)
+            })
+        } onResponse: { response in
+            var trailing = Metadata()
+            for try await part in response.bodyParts {
+                switch part {
+                case .message(let message): try checkPayload(message.payload, size: 314_159)
+                case .trailingMetadata(let metadata): trailing = metadata
+                }
+            }
+            try checkEchoes(response.metadata, trailing)
+        }
+    }
+
+    static func statusCodeAndMessage(_ service: Grpc_Testing_TestService_Client) async throws {
+        try await expectEchoedStatus(service, message: "test status message")
+    }
+
+    static func specialStatusMessage(_ service: Grpc_Testing_TestService_Client) async throws {
+        try await expectEchoedStatus(service, message: "\t\ntest with whitespace\r\nand Unicode BMP ☺ and non-BMP 😈\t\n", bidi: false)
+    }
+
+    static func unimplementedMethod(_ service: Grpc_Testing_TestService_Client) async throws {
+        do {
+            _ = try await service.unimplementedCall(Grpc_Testing_Empty())
+            throw InteropCheckFailure(description: "UnimplementedCall succeeded")
+        } catch let error as RPCError {
+            try check(error.code == .unimplemented, "got \(error), expected UNIMPLEMENTED")
+        }
+    }
+
+    static func unimplementedService(_ service: Grpc_Testing_UnimplementedService_Client) async throws {
+        do {
+            _ = try await service.unimplementedCall(Grpc_Testing_Empty())
+            throw InteropCheckFailure(description: "UnimplementedService.UnimplementedCall succeeded")
+        } catch let error as RPCError {
+            try check(error.code == .unimplemented, "got \(error), expected UNIMPLEMENTED")
+        }
+    }
+
+    // MARK: Helpers
+
+    private static func expectEchoedStatus(_ service: Grpc_Testing_TestService_Client, message: String, bidi: Bool = true) async throws {
+        let status = Grpc_Testing_EchoStatus.with {
+            $0.code = 2
+            $0.message = message
+        }
+        do {
+            _ = try await service.unaryCall(.with { $0.responseStatus = status })
+            throw InteropCheckFailure(description: "UnaryCall succeeded; expected UNKNOWN")
+        } catch let error as RPCError {
+            try check(error.code == .unknown && error.message == message, "UnaryCall: got \(error.code) '\(error.message)', expected UNKNOWN '\(message)'")
+        }
+        guard bidi else { return }
+        do {
+            try await service.fullDuplexCall { writer in
+                try await writer.write(.with { $0.responseStatus = status })
+            } onResponse: { response in
+                for try await _ in response.messages {}
+            }
+            throw InteropCheckFailure(description: "FullDuplexCall succeeded; expected UNKNOWN")
+        } catch let error as RPCError {
+            try check(error.code == .unknown && error.message == message, "FullDuplexCall: got \(error.code) '\(error.message)', expected UNKNOWN '\(message)'")
+        }
+    }
+
+    private static func zeros(_ size: Int) -> Grpc_Testing_Payload {
+        .with {
+            $0.type = .compressable
+            $0.body = Data(count: size)
+        }
+    }
+
+    private static func checkPayload(_ payload: Grpc_Testing_Payload, size: Int) throws {
+        try check(payload.body.count == size, "payload has \(payload.body.count) bytes, expected \(size)")
+        try check(payload.body.allSatisfy { $0 == 0 }, "payload is not all zeros")
+    }
+
+    private static func check(_ condition: Bool, _ message: @autoclosure () -> String) throws {
+        if !condition { throw InteropCheckFailure(description: message()) }
+    }
+}

@@ -1,0 +1,328 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CMeshLinux
+import Synchronization
+
+/// Something the event loop tells about readiness of its file descriptor. Called on the
+/// loop's thread only.
+protocol EventHandler: AnyObject {
+    /// The descriptor is readable (or has hung up).
+    func handleReadable()
+    /// The descriptor is writable.
+    func handleWritable()
+}
+
+/// One thread running an epoll loop: it watches sockets, runs timers, runs jobs other
+/// threads hand it, and runs Swift tasks that prefer it as their executor.
+///
+/// Everything a connection owns is touched on its loop's thread only; other threads reach
+/// it through ``execute(_:)``. Request handlers run as tasks with this loop as their
+/// executor preference, so a handler that does not suspend elsewhere answers without a
+/// single thread hop. At the end of every iteration the loop calls the flush hooks that
+/// asked for it, so all the frames produced in one iteration leave in one write per
+/// connection.
+final class EventLoop: TaskExecutor, @unchecked Sendable {
+    // @unchecked Sendable: `jobs` and `wakePending` are behind `queue`'s Mutex; every other
+    // stored property is either immutable or touched only on the loop's own thread
+    // (registrations, timers, flush list), which `assertInLoop()` checks in debug builds.
+
+    private enum Job {
+        case closure(@Sendable () -> Void)
+        case task(UnownedJob)
+    }
+
+    private struct Queue {
+        var jobs: [Job] = []
+        var wakePending = false
+        var stopping = false
+    }
+
+    let name: String
+    private let epollFD: Int32
+    private let wakeFD: Int32
+    private let queue = Mutex(Queue())
+    private var thread: pthread_t?
+    private let threadID = Atomic<UInt>(0)
+
+    // Loop-thread state.
+    private var handlers: [Int32: any EventHandler] = [:]
+    private var timers = TimerHeap()
+    private var flushList: [() -> Void] = []
+    /// A scratch buffer for socket reads, shared by every connection on this loop (reads
+    /// are synchronous on the loop thread), so idle connections hold no read buffer.
+    let readBuffer: UnsafeMutableRawBufferPointer
+
+    init(name: String) {
+        self.name = name
+        epollFD = oo_epoll_create()
+        precondition(epollFD >= 0, "epoll_create1 failed: errno \(errno)")
+        wakeFD = oo_eventfd()
+        precondition(wakeFD >= 0, "eventfd failed: errno \(errno)")
+        readBuffer = .allocate(byteCount: 256 * 1024, alignment: 16)
+        oo_epoll_ctl(epollFD, 1, wakeFD, UInt32(OO_EVENT_IN))
+    }
+
+    deinit {
+        close(epollFD)
+        close(wakeFD)
+        readBuffer.deallocate()
+    }
+
+    /// Starts the loop's thread.
+    func start() {
+        let box = Unmanaged.passRetained(self)
+        var thread = pthread_t()
+        let result = pthread_create(&thread, nil, { argument in
+            let loop = Unmanaged<EventLoop>.fromOpaque(argument!).takeRetainedValue()
+            loop.run()
+            return nil
+        }, box.toOpaque())
+        precondition(result == 0, "pthread_create failed: \(result)")
+        self.thread = thread
+    }
+
+    /// Stops the loop after the jobs already queued and waits for its thread to end.
+    /// Must not be called on the loop itself.
+    func stopAndJoin() {
+        let wake = queue.withLock { queue -> Bool in
+            queue.stopping = true
+            defer { queue.wakePending = true }
+            return !queue.wakePending
+        }
+        if wake { signalWake() }
+        if let thread { pthread_join(thread, nil) }
+        thread = nil
+    }
+
+    /// True on the loop's thread.
+    var inEventLoop: Bool {
+        threadID.load(ordering: .relaxed) == UInt(pthread_self())
+    }
+
+    func assertInLoop(file: StaticString = #fileID, line: UInt = #line) {
+        assert(inEventLoop, "not on event loop \(name)", file: file, line: line)
+    }
+
+    /// Runs `job` on the loop's thread, soon.
+    func execute(_ job: @escaping @Sendable () -> Void) {
+        enqueue(.closure(job))
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        enqueue(.task(UnownedJob(job)))
+    }
+
+    private func enqueue(_ job: Job) {
+        let wake = queue.withLock { queue -> Bool in
+            queue.jobs.append(job)
+            if queue.wakePending { return false }
+            queue.wakePending = true
+            return true
+        }
+        if wake, !inEventLoop { signalWake() }
+    }
+
+    private func signalWake() {
+        var one: UInt64 = 1
+        _ = write(wakeFD, &one, 8)
+    }
+
+    // MARK: Loop-thread API
+
+    /// Watches `fd` for readability (always) and writability (when `writable`).
+    func register(_ fd: Int32, handler: any EventHandler, writable: Bool = false) {
+        assertInLoop()
+        handlers[fd] = handler
+        oo_epoll_ctl(epollFD, 1, fd, Self.interest(writable: writable))
+    }
+
+    /// Changes whether `fd` is watched for writability.
+    func setWritableInterest(_ fd: Int32, _ writable: Bool) {
+        assertInLoop()
+        oo_epoll_ctl(epollFD, 3, fd, Self.interest(writable: writable))
+    }
+
+    private static func interest(writable: Bool) -> UInt32 {
+        UInt32(OO_EVENT_IN | OO_EVENT_RDHUP | (writable ? OO_EVENT_OUT : 0))
+    }
+
+    /// Stops watching `fd` (the caller closes it).
+    func deregister(_ fd: Int32) {
+        assertInLoop()
+        handlers[fd] = nil
+        oo_epoll_ctl(epollFD, 2, fd, 0)
+    }
+
+    /// Runs `action` on the loop at `deadline` unless cancelled first.
+    @discardableResult
+    func schedule(at deadline: ContinuousClock.Instant, _ action: @escaping () -> Void) -> LoopTimer {
+        assertInLoop()
+        let timer = LoopTimer(deadline: deadline, action: action)
+        timers.push(timer)
+        return timer
+    }
+
+    /// Runs `flush` once at the end of this loop iteration, after all reads and jobs.
+    func flushAtEndOfIteration(_ flush: @escaping () -> Void) {
+        flushList.append(flush)
+    }
+
+    // MARK: The loop
+
+    private func run() {
+        threadID.store(UInt(pthread_self()), ordering: .relaxed)
+        var events = [oo_event](repeating: oo_event(), count: 128)
+        while true {
+            let timeout = nextTimeoutMilliseconds()
+            let count = events.withUnsafeMutableBufferPointer { buffer in
+                oo_epoll_wait(epollFD, buffer.baseAddress, Int32(buffer.count), timeout)
+            }
+            if count > 0 {
+                for index in 0..<Int(count) {
+                    let event = events[index]
+                    let fd = event.fd
+                    if fd == wakeFD {
+                        var value: UInt64 = 0
+                        _ = read(wakeFD, &value, 8)
+                        continue
+                    }
+                    if event.events & UInt32(OO_EVENT_IN | OO_EVENT_HUP | OO_EVENT_ERR | OO_EVENT_RDHUP) != 0 {
+                        handlers[fd]?.handleReadable()
+                    }
+                    if event.events & UInt32(OO_EVENT_OUT) != 0 {
+                        handlers[fd]?.handleWritable()
+                    }
+                }
+            }
+            runDueTimers()
+            if runJobs() { break }
+            runFlushes()
+        }
+        // Drain anything queued during shutdown so no task is left suspended forever.
+        _ = runJobs()
+        runFlushes()
+    }
+
+    private func nextTimeoutMilliseconds() -> Int32 {
+        let pending = queue.withLock { queue -> Bool in
+            if queue.jobs.isEmpty {
+                queue.wakePending = false
+                return false
+            }
+            return true
+        }
+        if pending || !flushList.isEmpty { return 0 }
+        guard let next = timers.peek() else { return -1 }
+        let remaining = next.deadline - .now
+        if remaining <= .zero { return 0 }
+        let (seconds, attoseconds) = remaining.components
+        return Int32(clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
+    }
+
+    private func runDueTimers() {
+        let now = ContinuousClock.now
+        while let timer = timers.peek(), timer.deadline <= now {
+            _ = timers.pop()
+            if !timer.cancelled { timer.action() }
+        }
+    }
+
+    /// Runs queued jobs; true when the loop should stop.
+    private func runJobs() -> Bool {
+        // A few rounds, so a task resumed by a job runs in this iteration, but I/O is not starved.
+        for _ in 0..<4 {
+            let (jobs, stopping) = queue.withLock { queue -> ([Job], Bool) in
+                let jobs = queue.jobs
+                queue.jobs.removeAll(keepingCapacity: true)
+                return (jobs, queue.stopping)
+            }
+            if jobs.isEmpty { return stopping }
+            for job in jobs {
+                switch job {
+                case .closure(let closure): closure()
+                case .task(let task): task.runSynchronously(on: asUnownedTaskExecutor())
+                }
+            }
+        }
+        return false
+    }
+
+    private func runFlushes() {
+        while !flushList.isEmpty {
+            let list = flushList
+            flushList.removeAll(keepingCapacity: true)
+            for flush in list { flush() }
+        }
+    }
+}
+
+/// A timer scheduled on an event loop; cancel it to keep it from firing.
+final class LoopTimer {
+    let deadline: ContinuousClock.Instant
+    let action: () -> Void
+    private(set) var cancelled = false
+
+    init(deadline: ContinuousClock.Instant, action: @escaping () -> Void) {
+        self.deadline = deadline
+        self.action = action
+    }
+
+    func cancel() { cancelled = true }
+}
+
+/// A binary min-heap of timers by deadline.
+struct TimerHeap {
+    private var items: [LoopTimer] = []
+
+    func peek() -> LoopTimer? { items.first }
+
+    mutating func push(_ timer: LoopTimer) {
+        items.append(timer)
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard items[child].deadline < items[parent].deadline else { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func pop() -> LoopTimer? {
+        guard !items.isEmpty else { return nil }
+        items.swapAt(0, items.count - 1)
+        let top = items.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var smallest = parent
+            if left < items.count, items[left].deadline < items[smallest].deadline { smallest = left }
+            if right < items.count, items[right].deadline < items[smallest].deadline { smallest = right }
+            if smallest == parent { break }
+            items.swapAt(parent, smallest)
+            parent = smallest
+        }
+        return top
+    }
+}
+
+/// A fixed set of event loops; connections are spread across them round-robin.
+final class EventLoopGroup: Sendable {
+    let loops: [EventLoop]
+    private let nextIndex = Atomic<Int>(0)
+
+    init(count: Int, name: String) {
+        loops = (0..<max(1, count)).map { EventLoop(name: "\(name)-\($0)") }
+        for loop in loops { loop.start() }
+    }
+
+    /// The next loop, round-robin.
+    func next() -> EventLoop {
+        loops[nextIndex.wrappingAdd(1, ordering: .relaxed).oldValue % loops.count]
+    }
+
+    /// Stops every loop and waits for their threads.
+    func shutdown() {
+        for loop in loops { loop.stopAndJoin() }
+    }
+}

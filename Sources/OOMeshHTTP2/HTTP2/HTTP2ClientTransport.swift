@@ -1,0 +1,207 @@
+import OOMesh
+import Synchronization
+
+/// gRPC over HTTP/2 (h2c, prior knowledge) on libnghttp2: the client side.
+///
+/// Calls share one HTTP/2 connection to the target, made lazily on the first call and
+/// made again after it closes (or after the server sends GOAWAY). The transport runs its
+/// own event-loop thread; callers' tasks exchange parts with it through thread-safe
+/// per-stream buffers.
+public final class HTTP2ClientTransport: ClientTransport {
+    /// Client settings; every default stated.
+    public struct Configuration: Sendable, Hashable {
+        /// HTTP/2 and message limits. Default: ``HTTP2Configuration/defaults``.
+        public var http2: HTTP2Configuration = .defaults
+        /// The `:authority` sent with every call. Default: nil, meaning `host:port`.
+        public var authority: String?
+
+        /// Creates the defaults.
+        public init() {}
+
+        /// The defaults.
+        public static var defaults: Configuration { Configuration() }
+    }
+
+    /// The server's host.
+    public let host: String
+    /// The server's port.
+    public let port: Int
+    private let configuration: Configuration
+    private let loop: EventLoop
+    private let manager: ClientConnectionManager
+
+    /// Creates a transport for `host:port`; nothing connects until the first call.
+    public init(host: String, port: Int, configuration: Configuration = .defaults) {
+        self.host = host
+        self.port = port
+        self.configuration = configuration
+        loop = EventLoop(name: "oo-client")
+        loop.start()
+        manager = ClientConnectionManager(
+            loop: loop, host: host, port: port, authority: configuration.authority ?? "\(host):\(port)",
+            configuration: configuration.http2)
+    }
+
+    deinit {
+        loop.execute { [manager] in manager.shutdown() }
+        if !loop.inEventLoop { loop.stopAndJoin() }
+    }
+
+    public func connect() async throws {
+        await withCheckedContinuation { continuation in
+            loop.execute { [manager] in manager.whenShutDown { continuation.resume() } }
+        }
+    }
+
+    public func beginGracefulShutdown() {
+        loop.execute { [manager] in manager.shutdown() }
+    }
+
+    public func withStream<Result: Sendable>(
+        descriptor: MethodDescriptor,
+        options: CallOptions,
+        _ body: (RPCStream<RPCResponsePart, RPCRequestPart>) async throws -> Result
+    ) async throws -> Result {
+        let manager = self.manager
+        let link = StreamLink()
+        let outbox = StreamOutbox(highWaterBytes: configuration.http2.maxQueuedOutboundBytesPerStream) { [loop] in
+            loop.executeOrRun { if let stream = link.stream { manager.pump(stream) } }
+        }
+        let stream = HTTP2Stream(
+            id: 0, descriptor: descriptor, outbox: outbox,
+            maxMessageBytes: options.maxResponseMessageBytes ?? configuration.http2.maxReceiveMessageBytes)
+        link.stream = stream
+        let inbox = StreamInbox<RPCResponsePart> { [loop] in
+            loop.executeOrRun { if let stream = link.stream { manager.returnCredit(stream) } }
+        }
+        stream.clientInbox = inbox
+        stream.deadline = options.timeout.map { .now + $0 }
+        loop.executeOrRun { manager.attach(stream) }
+        defer { loop.executeOrRun { manager.finished(stream) } }
+
+        let rpcStream = RPCStream(
+            descriptor: descriptor,
+            inbound: RPCAsyncSequence(wrapping: StreamInboxSequence(inbox: inbox)),
+            outbound: ClosableRPCWriter(wrapping: ClientStreamWriter(outbox: outbox) { [loop] error in
+                loop.executeOrRun { manager.cancel(stream, error) }
+            }))
+        return try await body(rpcStream)
+    }
+}
+
+/// A late-bound weak reference from a stream's buffers back to the stream.
+private final class StreamLink: @unchecked Sendable {
+    // @unchecked Sendable: `stream` is written once, before any closure holding the link
+    // can run, and read only on the event loop afterwards.
+    weak var stream: HTTP2Stream?
+}
+
+/// Owns the client's connection. Loop-confined.
+final class ClientConnectionManager: @unchecked Sendable {
+    // @unchecked Sendable: every method runs on `loop` (callers use `loop.execute`).
+
+    let loop: EventLoop
+    let host: String
+    let port: Int
+    let authority: String
+    let configuration: HTTP2Configuration
+    private var connection: HTTP2Connection?
+    private var activeStreams = 0
+    private var shuttingDown = false
+    private var shutDown = false
+    private var shutdownWaiters: [() -> Void] = []
+
+    init(loop: EventLoop, host: String, port: Int, authority: String, configuration: HTTP2Configuration) {
+        self.loop = loop
+        self.host = host
+        self.port = port
+        self.authority = authority
+        self.configuration = configuration
+    }
+
+    func attach(_ stream: HTTP2Stream) {
+        activeStreams += 1
+        guard !shuttingDown else {
+            return fail(stream, RPCError(code: .unavailable, message: "The client is shutting down; no new calls are accepted."))
+        }
+        if connection == nil || connection!.isClosed || connection!.draining {
+            do {
+                connection = try makeConnection()
+            } catch {
+                return fail(stream, RPCError(code: .unavailable, message: "Cannot connect to \(host):\(port): \(error)", cause: error))
+            }
+        }
+        stream.connection = connection
+        connection!.openClientStream(stream)
+    }
+
+    private func makeConnection() throws -> HTTP2Connection {
+        var lastError: (any Error)?
+        for address in try Socket.resolve(host: host, port: port) {
+            do {
+                let fd = try Socket.startConnect(to: address)
+                let connection = HTTP2Connection(
+                    loop: loop, fd: fd, role: .client(authority: authority), configuration: configuration, connecting: true)
+                connection.onClose = { [self] closed in
+                    if self.connection === closed { self.connection = nil }
+                    finishShutdownIfIdle()
+                }
+                connection.start()
+                return connection
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError ?? SocketError(call: "resolve(\(host))", errno: 2)
+    }
+
+    private func fail(_ stream: HTTP2Stream, _ error: RPCError) {
+        stream.completed = true
+        stream.outbox.close(.fail(error))
+        stream.clientInbox?.finish(error)
+    }
+
+    func pump(_ stream: HTTP2Stream) {
+        stream.connection?.pump(stream)
+    }
+
+    func returnCredit(_ stream: HTTP2Stream) {
+        stream.connection?.returnCredit(stream)
+    }
+
+    func cancel(_ stream: HTTP2Stream, _ error: RPCError) {
+        if let connection = stream.connection {
+            connection.resetStream(stream, reason: error.message, code: .cancelled)
+        } else {
+            fail(stream, error)
+        }
+    }
+
+    func finished(_ stream: HTTP2Stream) {
+        stream.connection?.clientStreamFinished(stream)
+        stream.connection = nil
+        activeStreams -= 1
+        finishShutdownIfIdle()
+    }
+
+    func shutdown() {
+        shuttingDown = true
+        finishShutdownIfIdle()
+    }
+
+    func whenShutDown(_ action: @escaping () -> Void) {
+        if shutDown { action() } else { shutdownWaiters.append(action) }
+    }
+
+    private func finishShutdownIfIdle() {
+        guard shuttingDown, !shutDown, activeStreams == 0 else { return }
+        if let connection, !connection.isClosed {
+            connection.beginGracefulShutdown()
+            return  // its onClose comes back here
+        }
+        shutDown = true
+        let waiters = shutdownWaiters
+        shutdownWaiters = []
+        for waiter in waiters { waiter() }
+    }
+}

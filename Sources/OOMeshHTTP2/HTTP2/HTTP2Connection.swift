@@ -1,0 +1,749 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CNGHTTP2
+import OOMesh
+
+/// One HTTP/2 connection carrying gRPC calls, server or client side, driven sans-I/O:
+/// socket bytes go into `nghttp2_session_mem_recv`, frames come out of
+/// `nghttp2_session_mem_send` into one coalesced write per loop iteration.
+///
+/// Loop-confined: every method runs on `loop`'s thread.
+final class HTTP2Connection: EventHandler, @unchecked Sendable {
+    // @unchecked Sendable: only ever used on `loop`'s thread. Other threads hold references
+    // solely to pass them back to the loop in `loop.execute` closures.
+
+    enum Role {
+        case server(handler: @Sendable (RPCStream<RPCRequestPart, RPCResponsePart>, ServerStreamContext) async -> Void)
+        case client(authority: String)
+    }
+
+    let loop: EventLoop
+    let fd: Int32
+    let role: Role
+    let configuration: HTTP2Configuration
+    private(set) var peer = "unknown"
+    private var session: OpaquePointer?
+    private var streams: [Int32: HTTP2Stream] = [:]
+    private var outBuffer: [UInt8] = []
+    private var writeBlocked = false
+    private var flushScheduled = false
+    private var pendingCredits: [(Int32, Int)] = []
+    /// Client: the socket's connect has not completed; streams wait in `pendingStreams`.
+    private(set) var connecting = false
+    private var pendingStreams: [HTTP2Stream] = []
+    /// A GOAWAY was sent or received: no new streams.
+    private(set) var draining = false
+    private(set) var isClosed = false
+    /// Called once, on the loop, when the connection has closed.
+    var onClose: ((HTTP2Connection) -> Void)?
+    /// Client: why connecting failed, for the streams that waited.
+    private var connectError: String?
+
+    private var isServer: Bool {
+        if case .server = role { return true } else { return false }
+    }
+
+    /// Number of streams open or waiting to open.
+    var activeStreamCount: Int { streams.count + pendingStreams.count }
+
+    init(loop: EventLoop, fd: Int32, role: Role, configuration: HTTP2Configuration, connecting: Bool = false) {
+        self.loop = loop
+        self.fd = fd
+        self.role = role
+        self.configuration = configuration
+        self.connecting = connecting
+    }
+
+    // MARK: Lifecycle
+
+    /// Registers the socket with the loop; a server connection starts its session now, a
+    /// client one once the socket has connected.
+    func start() {
+        loop.assertInLoop()
+        loop.register(fd, handler: self, writable: connecting)
+        if !connecting { startSession() }
+    }
+
+    private func startSession() {
+        peer = Socket.peerDescription(fd)
+        Socket.setNoDelay(fd)
+        let callbacks = NGHTTP2Callbacks.make()
+        defer { nghttp2_session_callbacks_del(callbacks) }
+        var option: OpaquePointer?
+        nghttp2_option_new(&option)
+        defer { nghttp2_option_del(option) }
+        nghttp2_option_set_no_auto_window_update(option, 1)
+        let userData = Unmanaged.passUnretained(self).toOpaque()
+        var result: Int32
+        if isServer {
+            result = nghttp2_session_server_new2(&session, callbacks, userData, option)
+        } else {
+            result = nghttp2_session_client_new2(&session, callbacks, userData, option)
+        }
+        precondition(result == 0, "nghttp2 session creation failed: \(result)")
+        var settings = [
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue), value: UInt32(configuration.maxConcurrentStreams)),
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), value: UInt32(configuration.targetStreamWindowBytes)),
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue), value: UInt32(configuration.maxHeaderListBytes)),
+        ]
+        if !isServer {
+            settings.append(nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_ENABLE_PUSH.rawValue), value: 0))
+        }
+        nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), settings, settings.count)
+        nghttp2_session_set_local_window_size(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, Int32(configuration.targetConnectionWindowBytes))
+        let waiting = pendingStreams
+        pendingStreams = []
+        for stream in waiting { pump(stream) }
+        scheduleFlush()
+    }
+
+    /// Sends GOAWAY: streams already open finish, new ones are refused; the connection
+    /// closes once the last stream has.
+    func beginGracefulShutdown() {
+        guard !isClosed, !draining else { return }
+        draining = true
+        guard let session else {
+            if connecting { close(reason: "shut down before connecting") }
+            return
+        }
+        nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nghttp2_session_get_last_proc_stream_id(session), UInt32(NGHTTP2_NO_ERROR.rawValue), nil, 0)
+        scheduleFlush()
+    }
+
+    /// Closes the socket and fails every stream still open.
+    func close(reason: String) {
+        guard !isClosed else { return }
+        isClosed = true
+        let error = RPCError(code: .unavailable, message: "The connection to \(peer) closed: \(reason).")
+        for stream in Array(streams.values) + pendingStreams {
+            terminate(stream, error: error)
+        }
+        streams.removeAll()
+        pendingStreams.removeAll()
+        loop.deregister(fd)
+        Glibc.close(fd)
+        if let session { nghttp2_session_del(session) }
+        session = nil
+        onClose?(self)
+        onClose = nil
+    }
+
+    /// Ends a stream from our side without a status exchange (connection loss).
+    private func terminate(_ stream: HTTP2Stream, error: RPCError) {
+        stream.closed = true
+        stream.deadlineTimer?.cancel()
+        stream.outbox.close(.fail(error))
+        if let inbox = stream.serverInbox {
+            inbox.finish(RPCError(code: .cancelled, message: error.message))
+            stream.task?.cancel()
+        }
+        if let inbox = stream.clientInbox, !stream.completed {
+            stream.completed = true
+            inbox.finish(error)
+        }
+    }
+
+    // MARK: Socket events
+
+    func handleReadable() {
+        guard !isClosed, !connecting else { return }
+        let buffer = loop.readBuffer
+        for _ in 0..<8 {
+            let count = read(fd, buffer.baseAddress, buffer.count)
+            if count > 0 {
+                receive(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+                if isClosed { return }
+                if count < buffer.count { break }
+            } else if count == 0 {
+                close(reason: "the peer closed the connection")
+                return
+            } else {
+                let error = errno
+                if error == EINTR { continue }
+                if error == EAGAIN || error == EWOULDBLOCK { break }
+                close(reason: String(describing: SocketError(call: "read", errno: error)))
+                return
+            }
+        }
+        scheduleFlush()
+    }
+
+    func handleWritable() {
+        guard !isClosed else { return }
+        if connecting {
+            let error = Socket.pendingError(fd)
+            connecting = false
+            loop.setWritableInterest(fd, false)
+            if error != 0 {
+                connectError = String(describing: SocketError(call: "connect", errno: error))
+                close(reason: connectError!)
+                return
+            }
+            startSession()
+            return
+        }
+        writeBlocked = false
+        loop.setWritableInterest(fd, false)
+        flush()
+    }
+
+    private func receive(_ bytes: UnsafeRawBufferPointer) {
+        guard let session else { return }
+        let result = nghttp2_session_mem_recv(session, bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), bytes.count)
+        applyCredits()
+        if result < 0 {
+            // A protocol violation: nghttp2 has queued a GOAWAY where it could; send it, then close.
+            let reason = String(cString: nghttp2_strerror(Int32(result)))
+            flush()
+            close(reason: "HTTP/2 protocol error: \(reason)")
+        }
+    }
+
+    // MARK: Writing
+
+    func scheduleFlush() {
+        guard !flushScheduled, !isClosed else { return }
+        flushScheduled = true
+        loop.flushAtEndOfIteration { [self] in
+            flushScheduled = false
+            flush()
+        }
+    }
+
+    /// Pulls every frame nghttp2 has ready and writes them, coalesced.
+    private func flush() {
+        guard !isClosed, let session, !writeBlocked else { return }
+        while true {
+            var data: UnsafePointer<UInt8>?
+            let count = nghttp2_session_mem_send(session, &data)
+            if count < 0 {
+                close(reason: "HTTP/2 error: \(String(cString: nghttp2_strerror(Int32(count))))")
+                return
+            }
+            if count == 0 { break }
+            outBuffer.append(contentsOf: UnsafeBufferPointer(start: data, count: count))
+            if outBuffer.count >= 64 * 1024 {
+                guard writeOut() else { return }
+            }
+        }
+        applyCredits()
+        if !outBuffer.isEmpty {
+            guard writeOut() else { return }
+        }
+        if nghttp2_session_want_read(session) == 0, nghttp2_session_want_write(session) == 0 {
+            close(reason: draining ? "the connection was shut down" : "the session ended")
+        }
+    }
+
+    /// Writes `outBuffer`; false when the socket would block (the rest waits for EPOLLOUT).
+    private func writeOut() -> Bool {
+        var written = 0
+        let total = outBuffer.count
+        let result: Bool = outBuffer.withUnsafeBytes { bytes in
+            while written < total {
+                let count = write(fd, bytes.baseAddress! + written, total - written)
+                if count >= 0 {
+                    written += count
+                    continue
+                }
+                let error = errno
+                if error == EINTR { continue }
+                if error == EAGAIN || error == EWOULDBLOCK { return false }
+                connectError = String(describing: SocketError(call: "write", errno: error))
+                return false
+            }
+            return true
+        }
+        if written == total {
+            outBuffer.removeAll(keepingCapacity: outBuffer.capacity <= 256 * 1024)
+        } else {
+            outBuffer.removeFirst(written)
+        }
+        if let error = connectError, !result, !connecting {
+            connectError = nil
+            close(reason: error)
+            return false
+        }
+        if !result {
+            writeBlocked = true
+            loop.setWritableInterest(fd, true)
+        }
+        return result
+    }
+
+    // MARK: Flow control
+
+    private func applyCredits() {
+        guard let session, !pendingCredits.isEmpty else { return }
+        for (streamID, bytes) in pendingCredits where bytes > 0 {
+            if streamID == 0 || streams[streamID] == nil || nghttp2_session_consume(session, streamID, bytes) != 0 {
+                nghttp2_session_consume_connection(session, bytes)
+            }
+        }
+        pendingCredits.removeAll(keepingCapacity: true)
+        scheduleFlush()
+    }
+
+    /// The application took messages from `stream`: return their bytes to the peer's window.
+    func returnCredit(_ stream: HTTP2Stream) {
+        let bytes = (stream.serverInbox?.takeCredit() ?? 0) + (stream.clientInbox?.takeCredit() ?? 0)
+        guard bytes > 0, !isClosed else { return }
+        pendingCredits.append((stream.closed ? 0 : stream.id, bytes))
+        applyCredits()
+    }
+
+    // MARK: Outbound, per stream
+
+    /// Submits whatever the stream's outbox has ready: headers, resumed DATA, an end.
+    func pump(_ stream: HTTP2Stream) {
+        guard !isClosed, !stream.closed else { return }
+        guard let session else {
+            if !pendingStreams.contains(where: { $0 === stream }) { pendingStreams.append(stream) }
+            return
+        }
+        let next = stream.outbox.pump()
+        if !stream.headersSubmitted {
+            if isServer {
+                if let headers = next.headers {
+                    submitResponse(stream, metadata: headers)
+                } else if next.hasData {
+                    submitResponse(stream, metadata: [:])
+                } else if next.end != nil, case .trailers(let status, let trailers)? = stream.outbox.takeEnd() {
+                    submitTrailersOnly(stream, httpStatus: 200, status: status, trailers: trailers)
+                }
+            } else if let headers = next.headers {
+                submitRequest(stream, metadata: headers)
+            }
+        } else if stream.dataDeferred, next.hasData || next.end != nil {
+            stream.dataDeferred = false
+            nghttp2_session_resume_data(session, stream.id)
+        }
+        scheduleFlush()
+    }
+
+    private var dataProvider: nghttp2_data_provider {
+        nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: NGHTTP2Callbacks.readData)
+    }
+
+    private func submitResponse(_ stream: HTTP2Stream, metadata: Metadata) {
+        var block = HeaderBlock()
+        block.add(":status", "200")
+        block.add("content-type", "application/grpc")
+        addMetadata(metadata, to: &block)
+        var provider = dataProvider
+        let result = block.withNV { nghttp2_submit_response(session, stream.id, $0, $1, &provider) }
+        stream.headersSubmitted = true
+        if result != 0 { resetStream(stream, reason: "submit_response failed: \(result)") }
+    }
+
+    private func submitTrailersOnly(_ stream: HTTP2Stream, httpStatus: Int, status: Status, trailers: Metadata, extra: [(String, String)] = []) {
+        var block = HeaderBlock()
+        block.add(":status", String(httpStatus))
+        block.add("content-type", "application/grpc")
+        for (name, value) in extra { block.add(name, value) }
+        addStatus(status, trailers, to: &block)
+        let result = block.withNV { nghttp2_submit_response(session, stream.id, $0, $1, nil) }
+        stream.headersSubmitted = true
+        stream.completed = true
+        if result != 0 { resetStream(stream, reason: "submit_response failed: \(result)") }
+    }
+
+    private func submitRequest(_ stream: HTTP2Stream, metadata: Metadata) {
+        guard case .client(let authority) = role else { return }
+        var block = HeaderBlock()
+        block.add(":method", "POST")
+        block.add(":scheme", "http")
+        block.add(":path", stream.descriptor.path)
+        block.add(":authority", authority)
+        block.add("content-type", "application/grpc")
+        block.add("te", "trailers")
+        block.add("user-agent", "oo-mesh/0.1")
+        if let deadline = stream.deadline {
+            block.add("grpc-timeout", HeaderCoding.formatTimeout(deadline - .now))
+        }
+        addMetadata(metadata, to: &block)
+        var provider = dataProvider
+        let id = block.withNV { nghttp2_submit_request(session, nil, $0, $1, &provider, nil) }
+        stream.headersSubmitted = true
+        guard id > 0 else {
+            stream.closed = true
+            stream.completed = true
+            let error = RPCError(code: .unavailable, message: "Could not start the call on this connection: \(String(cString: nghttp2_strerror(id))).")
+            stream.outbox.close(.fail(error))
+            stream.clientInbox?.finish(error)
+            return
+        }
+        stream.id = id
+        streams[id] = stream
+    }
+
+    private func addMetadata(_ metadata: Metadata, to block: inout HeaderBlock) {
+        for element in metadata where !HeaderCoding.isReserved(element.key) {
+            block.add(element.key, HeaderCoding.headerValue(element.value))
+        }
+    }
+
+    private func addStatus(_ status: Status, _ trailers: Metadata, to block: inout HeaderBlock) {
+        block.add("grpc-status", String(status.code.rawValue))
+        if !status.message.isEmpty {
+            block.add("grpc-message", HeaderCoding.percentEncode(status.message))
+        }
+        addMetadata(trailers, to: &block)
+    }
+
+    /// Resets a stream with RST_STREAM(CANCEL) and fails it locally.
+    func resetStream(_ stream: HTTP2Stream, reason: String, code: StatusCode = .internal) {
+        if let session, stream.id > 0, streams[stream.id] != nil {
+            nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream.id, UInt32(NGHTTP2_CANCEL.rawValue))
+        }
+        let error = RPCError(code: code, message: reason)
+        stream.outbox.close(.fail(error))
+        if let inbox = stream.serverInbox {
+            inbox.finish(error)
+            stream.task?.cancel()
+        }
+        if let inbox = stream.clientInbox, !stream.completed {
+            stream.completed = true
+            inbox.finish(error)
+        }
+        pendingStreams.removeAll { $0 === stream }
+        scheduleFlush()
+    }
+
+    // MARK: Client API
+
+    /// Starts (or queues, while connecting) a client stream.
+    func openClientStream(_ stream: HTTP2Stream) {
+        if isClosed || draining {
+            let error = RPCError(code: .unavailable, message: "The connection is closing; retry on a new one.")
+            stream.completed = true
+            stream.outbox.close(.fail(error))
+            stream.clientInbox?.finish(error)
+            return
+        }
+        if let deadline = stream.deadline {
+            stream.deadlineTimer = loop.schedule(at: deadline) { [self] in
+                guard !stream.completed else { return }
+                resetStream(stream, reason: "The call did not finish within its deadline.", code: .deadlineExceeded)
+            }
+        }
+        if session == nil { pendingStreams.append(stream) }
+    }
+
+    /// The caller is done with a client stream; reset it if the call is still open.
+    func clientStreamFinished(_ stream: HTTP2Stream) {
+        stream.deadlineTimer?.cancel()
+        guard !stream.completed else { return }
+        resetStream(stream, reason: "The call was cancelled by the client.", code: .cancelled)
+    }
+
+    // MARK: nghttp2 callbacks
+
+    func onBeginHeaders(_ frame: nghttp2_frame) -> Int32 {
+        guard isServer, frame.hd.type == UInt8(NGHTTP2_HEADERS.rawValue),
+              frame.headers.cat == NGHTTP2_HCAT_REQUEST else { return 0 }
+        let streamID = frame.hd.stream_id
+        let outbox = StreamOutbox(highWaterBytes: configuration.maxQueuedOutboundBytesPerStream) { [loop, self] in
+            loop.executeOrRun { self.pumpStream(id: streamID) }
+        }
+        let stream = HTTP2Stream(id: streamID, descriptor: MethodDescriptor(service: "", method: ""), outbox: outbox,
+                                 maxMessageBytes: configuration.maxReceiveMessageBytes)
+        streams[streamID] = stream
+        return 0
+    }
+
+    private func pumpStream(id: Int32) {
+        if let stream = streams[id] { pump(stream) }
+    }
+
+    func onHeader(_ frame: nghttp2_frame, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) -> Int32 {
+        guard let stream = streams[frame.hd.stream_id] else { return 0 }
+        stream.receivedHeaderBytes += name.count + value.count + 32
+        if stream.receivedHeaderBytes > configuration.maxHeaderListBytes {
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue
+        }
+        stream.receivedHeaders.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+        return 0
+    }
+
+    func onFrameReceived(_ frame: nghttp2_frame) -> Int32 {
+        let endStream = frame.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
+        switch frame.hd.type {
+        case UInt8(NGHTTP2_HEADERS.rawValue):
+            guard let stream = streams[frame.hd.stream_id] else { return 0 }
+            let headers = stream.receivedHeaders
+            stream.receivedHeaders = []
+            stream.receivedHeaderBytes = 0
+            if isServer {
+                if frame.headers.cat == NGHTTP2_HCAT_REQUEST {
+                    acceptRequest(stream, headers: headers)
+                }
+            } else if !stream.responseHeadersReceived {
+                receiveResponseHeaders(stream, headers: headers, endStream: endStream)
+            } else {
+                receiveTrailers(stream, headers: headers)
+            }
+            if endStream { remoteEnded(stream) }
+        case UInt8(NGHTTP2_DATA.rawValue):
+            if endStream, let stream = streams[frame.hd.stream_id] { remoteEnded(stream) }
+        case UInt8(NGHTTP2_GOAWAY.rawValue):
+            draining = true
+        default:
+            break
+        }
+        return 0
+    }
+
+    func onFrameSent(_ frame: nghttp2_frame) -> Int32 {
+        // A server that has sent its status while the client is still sending ends the
+        // stream with RST_STREAM(NO_ERROR), so the client stops and the stream is freed.
+        guard isServer, frame.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0,
+              let stream = streams[frame.hd.stream_id], !stream.remoteEnded else { return 0 }
+        nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream.id, UInt32(NGHTTP2_NO_ERROR.rawValue))
+        return 0
+    }
+
+    func onDataChunk(streamID: Int32, _ data: UnsafeRawBufferPointer) -> Int32 {
+        guard let stream = streams[streamID], !stream.completed || isServer, !stream.remoteEnded else {
+            pendingCredits.append((0, data.count))
+            return 0
+        }
+        var credit = 0
+        do {
+            try stream.deframer.process(data) { message in
+                let owed = 5 + message.count - stream.partialCredited
+                stream.partialCredited = 0
+                if let inbox = stream.serverInbox {
+                    credit += inbox.deliver(.message(message), flowBytes: owed)
+                } else if let inbox = stream.clientInbox {
+                    credit += inbox.deliver(.message(message), flowBytes: owed)
+                }
+            }
+        } catch {
+            pendingCredits.append((streamID, data.count))
+            failStream(stream, error)
+            return 0
+        }
+        // Bytes of a message still being assembled are credited at once: they are bounded
+        // by the message size limit, and a message larger than the window must be able to
+        // complete.
+        let partial = stream.deframer.bufferedBytes
+        credit += max(0, partial - stream.partialCredited)
+        stream.partialCredited = partial
+        pendingCredits.append((streamID, credit))
+        return 0
+    }
+
+    func onStreamClosed(streamID: Int32, errorCode: UInt32) -> Int32 {
+        guard let stream = streams.removeValue(forKey: streamID) else { return 0 }
+        stream.closed = true
+        stream.deadlineTimer?.cancel()
+        if isServer {
+            let error = RPCError(
+                code: .cancelled,
+                message: errorCode == NGHTTP2_NO_ERROR.rawValue ? "The stream closed." : "The client reset the stream (HTTP/2 error \(errorCode)).")
+            stream.outbox.close(.fail(error))
+            stream.serverInbox?.finish(error)
+            if !stream.completed { stream.task?.cancel() }
+        } else {
+            stream.outbox.close(.discard)
+            if !stream.completed {
+                stream.completed = true
+                let code = HeaderCoding.statusCode(forHTTP2Error: errorCode)
+                stream.clientInbox?.finish(RPCError(
+                    code: code, message: "The server reset the stream (HTTP/2 error \(errorCode)) before sending a status."))
+            }
+        }
+        if draining, streams.isEmpty { scheduleFlush() }
+        return 0
+    }
+
+    func readData(streamID: Int32, into buffer: UnsafeMutableRawBufferPointer, flags: UnsafeMutablePointer<UInt32>) -> Int {
+        guard let stream = streams[streamID] else { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
+        let (count, end) = stream.outbox.read(into: buffer)
+        if let end {
+            flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+            if case .trailers(let status, let trailers) = end {
+                flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
+                var block = HeaderBlock()
+                addStatus(status, trailers, to: &block)
+                _ = block.withNV { nghttp2_submit_trailer(session, streamID, $0, $1) }
+                stream.completed = true
+            }
+            return count
+        }
+        if count == 0 {
+            stream.dataDeferred = true
+            return Int(NGHTTP2_ERR_DEFERRED.rawValue)
+        }
+        return count
+    }
+
+    // MARK: Server: requests
+
+    private func acceptRequest(_ stream: HTTP2Stream, headers: [(name: String, value: String)]) {
+        guard case .server(let handler) = role else { return }
+        var method = "", path = "", contentType = "", timeout: String?, encoding: String?
+        var metadata = Metadata()
+        for (name, value) in headers {
+            switch name {
+            case ":method": method = value
+            case ":path": path = value
+            case "content-type": contentType = value
+            case "grpc-timeout": timeout = value
+            case "grpc-encoding": encoding = value
+            default:
+                guard !HeaderCoding.isReserved(name) else { continue }
+                guard let parsed = HeaderCoding.metadataValue(name: name, value: value) else {
+                    return reject(stream, Status(code: .internal, message: "Metadata '\(name)' is not valid base64."))
+                }
+                metadata.add(parsed, forKey: name)
+            }
+        }
+        guard method == "POST" else {
+            return reject(stream, Status(code: .internal, message: "gRPC requires POST, got \(method)."), httpStatus: 405)
+        }
+        guard contentType.hasPrefix("application/grpc") else {
+            return reject(stream, Status(code: .internal, message: "Content-Type '\(contentType)' is not a gRPC content type (application/grpc)."), httpStatus: 415)
+        }
+        guard let descriptor = MethodDescriptor(path: path) else {
+            return reject(stream, Status(code: .unimplemented, message: "Malformed method path '\(path)'; expected /package.Service/Method."))
+        }
+        if let encoding, encoding != "identity" {
+            return reject(stream, Status(code: .unimplemented, message: "Message encoding '\(encoding)' is not supported; this server accepts: identity."),
+                          extra: [("grpc-accept-encoding", "identity")])
+        }
+        var deadline: ContinuousClock.Instant?
+        if let timeout {
+            guard let duration = HeaderCoding.parseTimeout(timeout) else {
+                return reject(stream, Status(code: .internal, message: "Invalid grpc-timeout '\(timeout)': expected 1 to 8 digits and a unit (H, M, S, m, u, n)."))
+            }
+            deadline = .now + duration
+        }
+
+        let inbox = StreamInbox<RPCRequestPart> { [loop, self] in
+            loop.executeOrRun { self.returnCredit(stream) }
+        }
+        stream.serverInbox = inbox
+        _ = inbox.deliver(.metadata(metadata))
+        let rpcStream = RPCStream(
+            descriptor: descriptor,
+            inbound: RPCAsyncSequence(wrapping: StreamInboxSequence(inbox: inbox)),
+            outbound: ClosableRPCWriter(wrapping: ServerStreamWriter(outbox: stream.outbox)))
+        let context = ServerStreamContext(descriptor: descriptor, peer: peer, deadline: deadline)
+        if let deadline {
+            stream.deadline = deadline
+            stream.deadlineTimer = loop.schedule(at: deadline) { [self] in
+                failStream(stream, RPCError(code: .deadlineExceeded, message: "The call exceeded its deadline (grpc-timeout \(timeout!))."))
+            }
+        }
+        stream.task = Task(executorPreference: loop) {
+            await handler(rpcStream, context)
+        }
+    }
+
+    /// Answers a request the transport itself refuses, with a Trailers-Only response.
+    private func reject(_ stream: HTTP2Stream, _ status: Status, httpStatus: Int = 200, extra: [(String, String)] = []) {
+        submitTrailersOnly(stream, httpStatus: httpStatus, status: status, trailers: [:], extra: extra)
+        scheduleFlush()
+    }
+
+    private func remoteEnded(_ stream: HTTP2Stream) {
+        stream.remoteEnded = true
+        if stream.deframer.hasPartialMessage {
+            return failStream(stream, RPCError(code: .internal, message: "The stream ended in the middle of a message (fewer bytes than its length prefix declared)."))
+        }
+        if let inbox = stream.serverInbox {
+            inbox.finish(nil)
+        } else if let inbox = stream.clientInbox, !stream.completed {
+            stream.completed = true
+            inbox.finish(RPCError(code: .internal, message: "The server ended the stream without sending a status (no grpc-status trailer)."))
+        }
+    }
+
+    /// Ends a call because of a transport-detected error: a server answers with the status
+    /// (and cancels the handler); a client resets the stream.
+    private func failStream(_ stream: HTTP2Stream, _ error: RPCError) {
+        guard !stream.completed, !stream.closed else { return }
+        if isServer {
+            stream.serverInbox?.finish(error)
+            stream.task?.cancel()
+            if stream.outbox.forceEnd(error.status, error: error) {
+                pump(stream)
+            }
+        } else {
+            resetStream(stream, reason: error.message, code: error.code)
+        }
+    }
+
+    // MARK: Client: responses
+
+    private func receiveResponseHeaders(_ stream: HTTP2Stream, headers: [(name: String, value: String)], endStream: Bool) {
+        guard let inbox = stream.clientInbox, !stream.completed else { return }
+        let parsed = ResponseHeaders(headers)
+        if parsed.httpStatus == nil || (100..<200).contains(parsed.httpStatus!) { return }  // informational
+        if let status = parsed.status {
+            stream.completed = true
+            _ = inbox.deliver(.status(status, parsed.metadata))
+            inbox.finish(nil)
+            stream.outbox.close(.discard)
+            return
+        }
+        guard parsed.httpStatus == 200 else {
+            let code = HeaderCoding.statusCode(forHTTPStatus: parsed.httpStatus!)
+            return resetStream(stream, reason: "The server answered HTTP \(parsed.httpStatus!) without a gRPC status.", code: code)
+        }
+        guard parsed.contentType.hasPrefix("application/grpc") else {
+            return resetStream(stream, reason: "The server answered with content-type '\(parsed.contentType)', not application/grpc.", code: .unknown)
+        }
+        stream.responseHeadersReceived = true
+        _ = inbox.deliver(.metadata(parsed.metadata))
+    }
+
+    private func receiveTrailers(_ stream: HTTP2Stream, headers: [(name: String, value: String)]) {
+        guard let inbox = stream.clientInbox, !stream.completed else { return }
+        let parsed = ResponseHeaders(headers)
+        let status = parsed.status ?? Status(code: .unknown, message: "The server's trailers had no grpc-status.")
+        if stream.deframer.hasPartialMessage {
+            return resetStream(stream, reason: "The response ended in the middle of a message.", code: .internal)
+        }
+        stream.completed = true
+        _ = inbox.deliver(.status(status, parsed.metadata))
+        inbox.finish(nil)
+        stream.outbox.close(.discard)
+    }
+}
+
+/// The parts of a response HEADERS block a client cares about.
+private struct ResponseHeaders {
+    var httpStatus: Int?
+    var contentType = ""
+    var status: Status?
+    var metadata = Metadata()
+
+    init(_ headers: [(name: String, value: String)]) {
+        var code: StatusCode?
+        var message = ""
+        for (name, value) in headers {
+            switch name {
+            case ":status": httpStatus = Int(value)
+            case "content-type": contentType = value
+            case "grpc-status": code = Int(value).map(StatusCode.init(wireValue:)) ?? .unknown
+            case "grpc-message": message = HeaderCoding.percentDecode(value)
+            default:
+                guard !HeaderCoding.isReserved(name), let parsed = HeaderCoding.metadataValue(name: name, value: value) else { continue }
+                metadata.add(parsed, forKey: name)
+            }
+        }
+        if let code { status = Status(code: code, message: message) }
+    }
+}
+
+extension EventLoop {
+    /// Runs `body` now when already on the loop (outside nghttp2 callbacks: only tasks call
+    /// this), else hands it to the loop.
+    func executeOrRun(_ body: @escaping @Sendable () -> Void) {
+        if inEventLoop { body() } else { execute(body) }
+    }
+}

@@ -1,0 +1,182 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CMeshLinux
+import OOMesh
+import Synchronization
+
+/// gRPC over HTTP/2 (h2c, prior knowledge) on libnghttp2: the server side.
+///
+/// The listening socket is bound when the transport is created, so ``port`` is known at
+/// once (pass port 0 to get a free one). Connections are spread across a group of event
+/// loops, one thread each; each call's handler runs as a task that prefers its
+/// connection's loop as executor.
+///
+/// ```swift
+/// let transport = try HTTP2ServerTransport(host: "127.0.0.1", port: 50051)
+/// try await GRPCServer(transport: transport, services: [MyService()]).serve()
+/// ```
+public final class HTTP2ServerTransport: ServerTransport {
+    /// Server settings; every default stated.
+    public struct Configuration: Sendable, Hashable {
+        /// HTTP/2 and message limits. Default: ``HTTP2Configuration/defaults``.
+        public var http2: HTTP2Configuration = .defaults
+        /// Event-loop threads. Default: the number of CPU cores.
+        public var eventLoopThreads: Int = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        /// Connections held at once; further ones are closed as soon as accepted.
+        /// Default: 10,000.
+        public var maxConnections: Int = 10_000
+
+        /// Creates the defaults.
+        public init() {}
+
+        /// The defaults.
+        public static var defaults: Configuration { Configuration() }
+    }
+
+    private struct State {
+        var connections: [ObjectIdentifier: HTTP2Connection] = [:]
+        var shuttingDown = false
+        var listenerClosed = false
+        var waiter: CheckedContinuation<Void, Never>?
+        var started = false
+    }
+
+    /// The host the transport listens on.
+    public let host: String
+    /// The port it listens on.
+    public let port: Int
+    private let configuration: Configuration
+    private let listenFD: Int32
+    private let group: EventLoopGroup
+    private let state = Mutex(State())
+
+    /// Binds `host:port` and starts the event loops.
+    ///
+    /// - Throws: ``SocketError`` when the address cannot be bound.
+    public init(host: String = "127.0.0.1", port: Int, configuration: Configuration = .defaults) throws {
+        let (fd, boundPort) = try Socket.listen(host: host, port: port)
+        self.host = host
+        self.port = boundPort
+        self.configuration = configuration
+        self.listenFD = fd
+        self.group = EventLoopGroup(count: configuration.eventLoopThreads, name: "oo-server")
+    }
+
+    /// Open connections right now.
+    public var connectionCount: Int { state.withLock { $0.connections.count } }
+
+    public func listen(
+        streamHandler: @escaping @Sendable (RPCStream<RPCRequestPart, RPCResponsePart>, ServerStreamContext) async -> Void
+    ) async throws {
+        let acceptLoop = group.loops[0]
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let alreadyDown = state.withLock { state -> Bool in
+                state.started = true
+                if state.shuttingDown { return true }
+                state.waiter = continuation
+                return false
+            }
+            if alreadyDown { return continuation.resume() }
+            acceptLoop.execute { [self] in
+                let listener = Listener(transport: self, fd: listenFD, loop: acceptLoop, handler: streamHandler)
+                if state.withLock({ $0.shuttingDown }) {
+                    closeListener()
+                } else {
+                    acceptLoop.register(listenFD, handler: listener)
+                }
+            }
+        }
+        group.shutdown()
+    }
+
+    public func beginGracefulShutdown() {
+        let (connections, waiter) = state.withLock { state -> ([HTTP2Connection], CheckedContinuation<Void, Never>?) in
+            guard !state.shuttingDown else { return ([], nil) }
+            state.shuttingDown = true
+            if state.connections.isEmpty, state.started {
+                defer { state.waiter = nil }
+                return ([], state.waiter)
+            }
+            return (Array(state.connections.values), nil)
+        }
+        group.loops[0].execute { [self] in closeListener() }
+        for connection in connections {
+            connection.loop.execute { connection.beginGracefulShutdown() }
+        }
+        if !state.withLock({ $0.started }) {
+            group.loops[0].execute { [self] in closeListener() }
+        }
+        waiter?.resume()
+    }
+
+    private func closeListener() {
+        let close = state.withLock { state -> Bool in
+            defer { state.listenerClosed = true }
+            return !state.listenerClosed
+        }
+        guard close else { return }
+        group.loops[0].deregister(listenFD)
+        Glibc.close(listenFD)
+    }
+
+    fileprivate func accepted(_ fd: Int32, handler: @escaping @Sendable (RPCStream<RPCRequestPart, RPCResponsePart>, ServerStreamContext) async -> Void) {
+        let admitted = state.withLock { state in
+            !state.shuttingDown && state.connections.count < configuration.maxConnections
+        }
+        guard admitted else {
+            Glibc.close(fd)
+            return
+        }
+        let loop = group.next()
+        loop.execute { [self] in
+            let connection = HTTP2Connection(loop: loop, fd: fd, role: .server(handler: handler), configuration: configuration.http2)
+            let shuttingDown = state.withLock { state in
+                state.connections[ObjectIdentifier(connection)] = connection
+                return state.shuttingDown
+            }
+            connection.onClose = { [self] connection in connectionClosed(connection) }
+            connection.start()
+            if shuttingDown { connection.beginGracefulShutdown() }
+        }
+    }
+
+    private func connectionClosed(_ connection: HTTP2Connection) {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.connections[ObjectIdentifier(connection)] = nil
+            guard state.shuttingDown, state.connections.isEmpty else { return nil }
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+}
+
+/// Accepts connections on the listening socket, on the first loop.
+private final class Listener: EventHandler {
+    let transport: HTTP2ServerTransport
+    let fd: Int32
+    let loop: EventLoop
+    let handler: @Sendable (RPCStream<RPCRequestPart, RPCResponsePart>, ServerStreamContext) async -> Void
+
+    init(transport: HTTP2ServerTransport, fd: Int32, loop: EventLoop,
+         handler: @escaping @Sendable (RPCStream<RPCRequestPart, RPCResponsePart>, ServerStreamContext) async -> Void) {
+        self.transport = transport
+        self.fd = fd
+        self.loop = loop
+        self.handler = handler
+    }
+
+    func handleReadable() {
+        while true {
+            let client = oo_accept(fd)
+            if client < 0 {
+                // EAGAIN: all accepted. EMFILE and friends: try again on the next readiness.
+                return
+            }
+            transport.accepted(client, handler: handler)
+        }
+    }
+
+    func handleWritable() {}
+}

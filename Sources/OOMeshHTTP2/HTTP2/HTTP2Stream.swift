@@ -1,0 +1,114 @@
+import OOMesh
+
+/// One HTTP/2 stream carrying one RPC, as its connection sees it.
+///
+/// The connection owns it and touches its plain properties on the loop thread only; the
+/// application reaches it through `inbox`/`outbox`, which are thread-safe.
+final class HTTP2Stream: @unchecked Sendable {
+    // @unchecked Sendable: captured by closures that always run on the owning connection's
+    // event loop (via `EventLoop.execute`), and the only state touched off the loop is in
+    // `serverInbox`/`clientInbox`/`outbox`, which are Mutex-protected Sendable classes.
+
+    /// The HTTP/2 stream id; 0 for a client stream not yet submitted.
+    var id: Int32
+    let descriptor: MethodDescriptor
+    let outbox: StreamOutbox
+    /// Server streams: request parts for the handler.
+    var serverInbox: StreamInbox<RPCRequestPart>?
+    /// Client streams: response parts for the caller.
+    var clientInbox: StreamInbox<RPCResponsePart>?
+
+    var deframer: MessageDeframer
+    /// Flow-control bytes of the message being reassembled already returned to the peer.
+    var partialCredited = 0
+
+    /// Header fields of the HEADERS block being received.
+    var receivedHeaders: [(name: String, value: String)] = []
+    var receivedHeaderBytes = 0
+
+    /// Server: the handler's task. Client: nil.
+    var task: Task<Void, Never>?
+    var deadline: ContinuousClock.Instant?
+    var deadlineTimer: LoopTimer?
+
+    /// Server: response HEADERS submitted. Client: request HEADERS submitted.
+    var headersSubmitted = false
+    /// The data provider is waiting for bytes (NGHTTP2_ERR_DEFERRED).
+    var dataDeferred = false
+    /// Client: response headers received.
+    var responseHeadersReceived = false
+    /// The final status was delivered (client) or sent (server).
+    var completed = false
+    /// The peer has ended its side (END_STREAM received).
+    var remoteEnded = false
+    /// Removed from the connection.
+    var closed = false
+    /// Client: the connection the stream was given to.
+    var connection: HTTP2Connection?
+
+    init(id: Int32, descriptor: MethodDescriptor, outbox: StreamOutbox, maxMessageBytes: Int) {
+        self.id = id
+        self.descriptor = descriptor
+        self.outbox = outbox
+        self.deframer = MessageDeframer(maxMessageBytes: maxMessageBytes)
+    }
+}
+
+/// The application's writer for a server stream.
+struct ServerStreamWriter: ClosableRPCWriterProtocol {
+    let outbox: StreamOutbox
+
+    func write(_ part: RPCResponsePart) async throws {
+        try await write(contentsOf: [part])
+    }
+
+    func write(contentsOf parts: [RPCResponsePart]) async throws {
+        var headers: Metadata?
+        var messages: [[UInt8]] = []
+        var end: StreamOutbox.End?
+        for part in parts {
+            switch part {
+            case .metadata(let metadata): headers = metadata
+            case .message(let bytes): messages.append(bytes)
+            case .status(let status, let trailers): end = .trailers(status, trailers)
+            }
+        }
+        try await outbox.write(headers: headers, messages: messages, end: end)
+    }
+
+    func finish() async {}
+    func finish(throwing error: any Error) async {
+        let error = RPCError(converting: error)
+        _ = try? await outbox.write(headers: nil, messages: [], end: .trailers(error.status, error.metadata))
+    }
+}
+
+/// The application's writer for a client stream.
+struct ClientStreamWriter: ClosableRPCWriterProtocol {
+    let outbox: StreamOutbox
+    let cancel: @Sendable (RPCError) -> Void
+
+    func write(_ part: RPCRequestPart) async throws {
+        try await write(contentsOf: [part])
+    }
+
+    func write(contentsOf parts: [RPCRequestPart]) async throws {
+        var headers: Metadata?
+        var messages: [[UInt8]] = []
+        for part in parts {
+            switch part {
+            case .metadata(let metadata): headers = metadata
+            case .message(let bytes): messages.append(bytes)
+            }
+        }
+        try await outbox.write(headers: headers, messages: messages, end: nil)
+    }
+
+    func finish() async {
+        _ = try? await outbox.write(headers: nil, messages: [], end: .endStream)
+    }
+
+    func finish(throwing error: any Error) async {
+        cancel(RPCError(code: .cancelled, message: "The client cancelled the call: \(error)", cause: error))
+    }
+}

@@ -1,0 +1,138 @@
+import OOMesh
+import Synchronization
+
+/// Parts received on one stream, waiting for the application to take them.
+///
+/// The loop puts parts in; one task takes them out. Every message part carries the number
+/// of DATA bytes it used; those bytes are handed back to HTTP/2 flow control only when the
+/// application takes the message, so a stream whose reader is slow stops receiving once
+/// its window is full: the queue is bounded by the flow-control window, not by the peer.
+final class StreamInbox<Part: Sendable>: Sendable {
+    private struct State {
+        var items: [(part: Part, flowBytes: Int)] = []
+        var head = 0
+        var terminal: RPCError??
+        var reader: CheckedContinuation<Part?, any Error>?
+        var creditPending = 0
+        var creditScheduled = false
+    }
+
+    private enum NextAction { case part(Part, scheduleCredit: Bool), end, fail(RPCError), wait }
+
+    private let state = Mutex(State())
+    /// Called (off the loop) when consumed bytes should be returned to flow control.
+    private let returnCredit: @Sendable () -> Void
+
+    init(returnCredit: @escaping @Sendable () -> Void) {
+        self.returnCredit = returnCredit
+    }
+
+    /// Loop side: adds a part. Returns the flow-control bytes to credit at once, because a
+    /// waiting reader took the part straight away.
+    func deliver(_ part: Part, flowBytes: Int = 0) -> Int {
+        let reader: CheckedContinuation<Part?, any Error>? = state.withLock { state in
+            guard state.terminal == nil else { return nil }
+            if let reader = state.reader {
+                state.reader = nil
+                return reader
+            }
+            state.items.append((part, flowBytes))
+            return nil
+        }
+        guard let reader else { return 0 }
+        reader.resume(returning: part)
+        return flowBytes
+    }
+
+    /// Loop side: ends the inbound stream, cleanly (nil) or with an error. Parts already
+    /// queued are still delivered first.
+    func finish(_ error: RPCError?) {
+        let reader: CheckedContinuation<Part?, any Error>? = state.withLock { state in
+            guard state.terminal == nil else { return nil }
+            state.terminal = .some(error)
+            defer { state.reader = nil }
+            return state.items.count == state.head ? state.reader : nil
+        }
+        if let reader {
+            if let error { reader.resume(throwing: error) } else { reader.resume(returning: nil) }
+        }
+    }
+
+    /// Loop side: takes the flow-control bytes the application has consumed since last asked.
+    func takeCredit() -> Int {
+        state.withLock { state in
+            defer { state.creditPending = 0; state.creditScheduled = false }
+            return state.creditPending
+        }
+    }
+
+    /// Application side: the next part, waiting for one; nil at the clean end.
+    func next() async throws -> Part? {
+        let now: NextAction = state.withLock { state in
+            if state.head < state.items.count {
+                let item = state.items[state.head]
+                state.head += 1
+                if state.head == state.items.count {
+                    state.items.removeAll(keepingCapacity: true)
+                    state.head = 0
+                }
+                var schedule = false
+                if item.flowBytes > 0 {
+                    state.creditPending += item.flowBytes
+                    if !state.creditScheduled {
+                        state.creditScheduled = true
+                        schedule = true
+                    }
+                }
+                return .part(item.part, scheduleCredit: schedule)
+            }
+            if let terminal = state.terminal {
+                return terminal.map { .fail($0) } ?? .end
+            }
+            return .wait
+        }
+        switch now {
+        case .part(let part, let schedule):
+            if schedule { returnCredit() }
+            return part
+        case .end:
+            return nil
+        case .fail(let error):
+            throw error
+        case .wait:
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { continuation in
+                    let immediate: Result<Part?, RPCError>? = state.withLock { state in
+                        if let terminal = state.terminal, state.head == state.items.count {
+                            return terminal.map { .failure($0) } ?? .success(nil)
+                        }
+                        if Task.isCancelled {
+                            return .failure(RPCError(code: .cancelled, message: "The call was cancelled."))
+                        }
+                        state.reader = continuation
+                        return nil
+                    }
+                    if let immediate { continuation.resume(with: immediate) }
+                }
+            } onCancel: {
+                let reader = state.withLock { state in
+                    defer { state.reader = nil }
+                    return state.reader
+                }
+                reader?.resume(throwing: RPCError(code: .cancelled, message: "The call was cancelled."))
+            }
+        }
+    }
+}
+
+/// The continuing sequence view of an inbox.
+struct StreamInboxSequence<Part: Sendable>: AsyncSequence, Sendable {
+    let inbox: StreamInbox<Part>
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(inbox: inbox) }
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let inbox: StreamInbox<Part>
+        func next() async throws -> Part? { try await inbox.next() }
+    }
+}

@@ -1,0 +1,218 @@
+import OOMesh
+import Synchronization
+
+/// Bytes and control events waiting to leave on one stream.
+///
+/// The application writes parts; the loop takes headers and pulls DATA bytes when HTTP/2
+/// flow control lets it. A writer suspends while more than `highWaterBytes` are queued
+/// and resumes once the loop has drained the queue below half of that, so a peer that
+/// stops reading stops the writer instead of growing our memory.
+final class StreamOutbox: Sendable {
+    /// How the stream ends.
+    enum End: Sendable {
+        /// Server: trailers with this status, then END_STREAM.
+        case trailers(Status, Metadata)
+        /// Client: END_STREAM after the last message.
+        case endStream
+    }
+
+    /// What happens to writes once the stream is over.
+    enum Closed: Sendable {
+        /// Writes throw this error (the stream was reset or cancelled).
+        case fail(RPCError)
+        /// Writes are dropped silently (a client whose response is complete).
+        case discard
+    }
+
+    private struct State {
+        var headers: Metadata?
+        var headersTaken = false
+        var chunks: [[UInt8]] = []
+        var chunkHead = 0
+        var offset = 0
+        var queuedBytes = 0
+        var end: End?
+        var endTaken = false
+        var closed: Closed?
+        var kickScheduled = false
+        var writer: CheckedContinuation<Void, any Error>?
+        var writerID: UInt64 = 0
+    }
+
+    private let state = Mutex(State())
+    private let highWaterBytes: Int
+    /// Asks the loop to look at this outbox (submit headers, resume DATA).
+    private let kick: @Sendable () -> Void
+
+    init(highWaterBytes: Int, kick: @escaping @Sendable () -> Void) {
+        self.highWaterBytes = highWaterBytes
+        self.kick = kick
+    }
+
+    // MARK: Application side
+
+    /// Queues parts; suspends while the queue is over its high-water mark.
+    func write(headers: Metadata?, messages: [[UInt8]], end: End?) async throws {
+        let (scheduleKick, mustWait): (Bool, Bool) = try state.withLock { state in
+            if let closed = state.closed {
+                switch closed {
+                case .fail(let error): throw error
+                case .discard: return (false, false)
+                }
+            }
+            if state.end != nil {
+                throw RPCError(code: .internal, message: "Wrote to a stream that was already ended.")
+            }
+            if let headers {
+                if state.headersTaken || state.headers != nil {
+                    throw RPCError(code: .internal, message: "Response metadata was already sent.")
+                }
+                state.headers = headers
+            }
+            for message in messages {
+                state.chunks.append(MessageFraming.prefix(length: message.count))
+                state.chunks.append(message)
+                state.queuedBytes += 5 + message.count
+            }
+            if let end { state.end = end }
+            let schedule = !state.kickScheduled
+            state.kickScheduled = true
+            return (schedule, state.queuedBytes > highWaterBytes && end == nil)
+        }
+        if scheduleKick { kick() }
+        if mustWait { try await waitForDrain() }
+    }
+
+    private func waitForDrain() async throws {
+        let id = state.withLock { state -> UInt64 in
+            state.writerID += 1
+            return state.writerID
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let immediate: Result<Void, RPCError>? = state.withLock { state in
+                    if case .fail(let error) = state.closed { return .failure(error) }
+                    if state.closed != nil || state.queuedBytes <= highWaterBytes / 2 { return .success(()) }
+                    if Task.isCancelled { return .failure(RPCError(code: .cancelled, message: "The call was cancelled.")) }
+                    state.writer = continuation
+                    return nil
+                }
+                if let immediate { continuation.resume(with: immediate) }
+            }
+        } onCancel: {
+            let writer = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+                guard state.writerID == id else { return nil }
+                defer { state.writer = nil }
+                return state.writer
+            }
+            writer?.resume(throwing: RPCError(code: .cancelled, message: "The call was cancelled."))
+        }
+    }
+
+    /// Ends the outbound side for good: later writes fail or are dropped, a suspended
+    /// writer is released, queued bytes are discarded.
+    func close(_ closed: Closed) {
+        let writer = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+            if state.closed == nil { state.closed = closed }
+            state.chunks.removeAll()
+            state.chunkHead = 0
+            state.offset = 0
+            state.queuedBytes = 0
+            defer { state.writer = nil }
+            return state.writer
+        }
+        guard let writer else { return }
+        if case .fail(let error) = closed { writer.resume(throwing: error) } else { writer.resume() }
+    }
+
+    /// Replaces whatever is queued with a final status (a server ending a call on its own:
+    /// deadline, limits). Returns false if the stream had already ended.
+    func forceEnd(_ status: Status, error: RPCError) -> Bool {
+        let (ended, writer) = state.withLock { state -> (Bool, CheckedContinuation<Void, any Error>?) in
+            if state.endTaken { return (false, nil) }
+            state.chunks.removeAll()
+            state.chunkHead = 0
+            state.offset = 0
+            state.queuedBytes = 0
+            state.end = .trailers(status, [:])
+            if state.closed == nil { state.closed = .fail(error) }
+            defer { state.writer = nil }
+            return (true, state.writer)
+        }
+        writer?.resume(throwing: error)
+        return ended
+    }
+
+    // MARK: Loop side
+
+    /// What the loop should do next, taking the headers if they are new.
+    struct Pump {
+        var headers: Metadata?
+        var hasData: Bool
+        var end: End?
+    }
+
+    func pump() -> Pump {
+        state.withLock { state in
+            state.kickScheduled = false
+            var headers: Metadata?
+            if let pending = state.headers, !state.headersTaken {
+                headers = pending
+                state.headersTaken = true
+                state.headers = nil
+            }
+            return Pump(headers: headers, hasData: state.queuedBytes > 0, end: state.endTaken ? nil : state.end)
+        }
+    }
+
+    /// Marks the end as taken (trailers-only responses, where no DATA is sent).
+    func takeEnd() -> End? {
+        state.withLock { state in
+            guard !state.endTaken, let end = state.end else { return nil }
+            state.endTaken = true
+            return end
+        }
+    }
+
+    /// Copies up to `buffer.count` queued bytes into `buffer`. When the queue is empty
+    /// and the stream has ended, also returns the end (once).
+    func read(into buffer: UnsafeMutableRawBufferPointer) -> (count: Int, end: End?) {
+        let (count, end, writer) = state.withLock { state -> (Int, End?, CheckedContinuation<Void, any Error>?) in
+            var written = 0
+            while written < buffer.count, state.chunkHead < state.chunks.count {
+                let chunk = state.chunks[state.chunkHead]
+                let take = min(chunk.count - state.offset, buffer.count - written)
+                if take > 0 {
+                    chunk.withUnsafeBytes { bytes in
+                        buffer.baseAddress!.advanced(by: written)
+                            .copyMemory(from: bytes.baseAddress!.advanced(by: state.offset), byteCount: take)
+                    }
+                }
+                written += take
+                state.offset += take
+                if state.offset == chunk.count {
+                    state.chunkHead += 1
+                    state.offset = 0
+                }
+            }
+            if state.chunkHead == state.chunks.count {
+                state.chunks.removeAll(keepingCapacity: true)
+                state.chunkHead = 0
+            }
+            state.queuedBytes -= written
+            var end: End?
+            if state.queuedBytes == 0, !state.endTaken, let pending = state.end {
+                end = pending
+                state.endTaken = true
+            }
+            var writer: CheckedContinuation<Void, any Error>?
+            if state.queuedBytes <= highWaterBytes / 2 {
+                writer = state.writer
+                state.writer = nil
+            }
+            return (written, end, writer)
+        }
+        writer?.resume()
+        return (count, end)
+    }
+}

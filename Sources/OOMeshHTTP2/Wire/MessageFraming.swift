@@ -1,0 +1,90 @@
+import OOMesh
+
+/// gRPC's length-prefixed message framing: a 1-byte compressed flag, a 4-byte big-endian
+/// length, then the message.
+enum MessageFraming {
+    /// The 5-byte prefix for an uncompressed message of `length` bytes.
+    static func prefix(length: Int) -> [UInt8] {
+        let length = UInt32(truncatingIfNeeded: length)
+        return [0, UInt8(length >> 24), UInt8((length >> 16) & 0xFF), UInt8((length >> 8) & 0xFF), UInt8(length & 0xFF)]
+    }
+}
+
+/// Reassembles messages from DATA frame payloads split at arbitrary points.
+///
+/// The length is checked against the limit from the prefix, before any of the message
+/// is buffered, so a peer cannot make us hold more than `maxMessageBytes` per stream.
+struct MessageDeframer {
+    /// The largest message accepted.
+    let maxMessageBytes: Int
+    /// Whether the peer declared a message encoding; without one the compressed flag is an error.
+    var compressionNegotiated = false
+
+    private var header: [UInt8] = []
+    private var body: [UInt8] = []
+    private var expected: Int?
+
+    init(maxMessageBytes: Int) {
+        self.maxMessageBytes = maxMessageBytes
+        header.reserveCapacity(5)
+    }
+
+    /// True when a message has started but not finished: the stream must not end here.
+    var hasPartialMessage: Bool { !header.isEmpty || expected != nil }
+
+    /// Bytes of a partial message held right now.
+    var bufferedBytes: Int { header.count + body.count }
+
+    /// Feeds bytes; calls `onMessage` for every message they complete.
+    mutating func process(_ bytes: UnsafeRawBufferPointer, onMessage: ([UInt8]) -> Void) throws(RPCError) {
+        var index = 0
+        let count = bytes.count
+        while index < count {
+            if let length = expected {
+                let take = min(length - body.count, count - index)
+                body.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[index..<(index + take)]))
+                index += take
+                if body.count == length {
+                    onMessage(body)
+                    body = []
+                    expected = nil
+                }
+                continue
+            }
+            // Fast path: a whole header is available.
+            if header.isEmpty, count - index >= 5 {
+                try startMessage(bytes[index], bytes[index + 1], bytes[index + 2], bytes[index + 3], bytes[index + 4])
+                index += 5
+            } else {
+                header.append(bytes[index])
+                index += 1
+                if header.count == 5 {
+                    try startMessage(header[0], header[1], header[2], header[3], header[4])
+                    header.removeAll(keepingCapacity: true)
+                }
+            }
+            if expected == 0 {
+                onMessage([])
+                expected = nil
+            }
+        }
+    }
+
+    private mutating func startMessage(_ flag: UInt8, _ b0: UInt8, _ b1: UInt8, _ b2: UInt8, _ b3: UInt8) throws(RPCError) {
+        let length = Int(b0) << 24 | Int(b1) << 16 | Int(b2) << 8 | Int(b3)
+        switch flag {
+        case 0: break
+        case 1 where !compressionNegotiated:
+            throw RPCError(code: .internal, message: "A message has the compressed flag set, but no grpc-encoding was declared for the stream.")
+        case 1:
+            throw RPCError(code: .unimplemented, message: "Compressed messages are not supported yet; use identity encoding.")
+        default:
+            throw RPCError(code: .internal, message: "Invalid message prefix: compressed flag is \(flag), expected 0 or 1.")
+        }
+        guard length <= maxMessageBytes else {
+            throw RPCError(code: .resourceExhausted, message: "A message of \(length) bytes exceeds the limit of \(maxMessageBytes) bytes.")
+        }
+        expected = length
+        body.reserveCapacity(length)
+    }
+}
