@@ -19,6 +19,7 @@ let package = Package(
         .executable(name: "oo", targets: ["oo"]),
         .executable(name: "interop-server", targets: ["interop-server"]),
         .executable(name: "interop-client", targets: ["interop-client"]),
+        .executable(name: "bench-server", targets: ["bench-server"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
@@ -56,6 +57,10 @@ let package = Package(
             name: "ExampleProtos",
             dependencies: ["OOMesh", "OOMeshProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Generated/oo/example/v1", swiftSettings: swiftSettings),
+        .target(
+            name: "BenchProtos",
+            dependencies: ["OOMesh", "OOMeshProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Generated/bench/v1", swiftSettings: swiftSettings),
 
         // gRPC's interop TestService and client test cases, shared by the two executables.
         .target(
@@ -78,10 +83,27 @@ let package = Package(
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "oo",
-            dependencies: ["OOMesh", "OOMeshHTTP2", "ExampleService", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "OOMesh", "OOMeshHTTP2", "ExampleService", "ExampleProtos",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
             swiftSettings: swiftSettings),
 
-        .testTarget(name: "OOMeshTests", dependencies: ["OOMesh"], swiftSettings: swiftSettings),
+        // The benchmark service and server of issue 7 (tools/bench/run drives them).
+        .target(
+            name: "BenchService",
+            dependencies: ["OOMesh", "BenchProtos"],
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "bench-server",
+            dependencies: ["BenchService", "OOMesh", "OOMeshHTTP2", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings),
+
+        .testTarget(
+            name: "OOMeshTests",
+            dependencies: ["OOMesh", "ExampleProtos", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "OOMeshHTTP2Tests",
             dependencies: ["OOMeshHTTP2", "OOMesh", "InteropTesting", "GRPCTestingProtos", "ExampleService", "ExampleProtos"],

@@ -276,7 +276,7 @@ def main(argv):
         print(f"py_server: listening on 127.0.0.1:{port}", file=sys.stderr, flush=True)
     print("ready", flush=True)
 
-    while not stop.wait(3600):
+    while not stop.wait(0.5):  # short waits, so the signal handler runs promptly
         pass
     server.stop(grace=1).wait()
     return 0

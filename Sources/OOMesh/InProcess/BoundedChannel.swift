@@ -64,6 +64,8 @@ final class BoundedChannel<Element: Sendable>: Sendable {
                     let resumeNow: Result<Void, RPCError>? = state.withLock { state in
                         if let terminal = state.terminal { return terminal.map { .failure($0) } ?? .success(()) }
                         if state.count <= capacity { return .success(()) }
+                        // Cancelled before we got here: `onCancel` has already run and found no waiter.
+                        if Task.isCancelled { return .failure(RPCError(code: .cancelled, message: "The write was cancelled.")) }
                         state.senders.append((id, continuation))
                         return nil
                     }

@@ -510,10 +510,13 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
             return 0
         }
         var credit = 0
+        // Bytes of this chunk that delivered messages carry as their flow-control debt.
+        var owedInChunk = 0
         do {
             try stream.deframer.process(data) { message in
                 let owed = 5 + message.count - stream.partialCredited
                 stream.partialCredited = 0
+                owedInChunk += owed
                 if let inbox = stream.serverInbox {
                     credit += inbox.deliver(.message(message), flowBytes: owed)
                 } else if let inbox = stream.clientInbox {
@@ -521,7 +524,9 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
                 }
             }
         } catch {
-            pendingCredits.append((streamID, data.count))
+            // The messages completed before the bad prefix are owed by their parts (or were
+            // credited in `credit`); everything else in the chunk is credited now, once.
+            pendingCredits.append((streamID, credit + data.count - owedInChunk))
             failStream(stream, error)
             return 0
         }
@@ -545,9 +550,16 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
                 message: errorCode == NGHTTP2_NO_ERROR.rawValue ? "The stream closed." : "The client reset the stream (HTTP/2 error \(errorCode)).")
             stream.outbox.close(.fail(error))
             stream.serverInbox?.finish(error)
+            // Request parts the handler never took: their bytes go back to the connection
+            // window now (see `StreamInbox.releaseQueuedCredit`).
+            pendingCredits.append((0, stream.serverInbox?.releaseQueuedCredit(dropParts: true) ?? 0))
             if !stream.completed { stream.task?.cancel() }
         } else {
             stream.outbox.close(.discard)
+            // Response parts still queued for the caller stay readable, but their bytes go
+            // back to the connection window now: a caller that stops reading must not
+            // starve the connection's other calls.
+            pendingCredits.append((0, stream.clientInbox?.releaseQueuedCredit(dropParts: false) ?? 0))
             if !stream.completed {
                 stream.completed = true
                 let code = HeaderCoding.statusCode(forHTTP2Error: errorCode)

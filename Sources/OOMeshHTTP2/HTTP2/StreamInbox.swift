@@ -28,20 +28,44 @@ final class StreamInbox<Part: Sendable>: Sendable {
     }
 
     /// Loop side: adds a part. Returns the flow-control bytes to credit at once, because a
-    /// waiting reader took the part straight away.
+    /// waiting reader took the part straight away, or because the inbox has ended and the
+    /// part is dropped (nobody will ever take it, so its bytes must not stay owed).
     func deliver(_ part: Part, flowBytes: Int = 0) -> Int {
-        let reader: CheckedContinuation<Part?, any Error>? = state.withLock { state in
-            guard state.terminal == nil else { return nil }
+        let (reader, dropped): (CheckedContinuation<Part?, any Error>?, Bool) = state.withLock { state in
+            guard state.terminal == nil else { return (nil, true) }
             if let reader = state.reader {
                 state.reader = nil
-                return reader
+                return (reader, false)
             }
             state.items.append((part, flowBytes))
-            return nil
+            return (nil, false)
         }
+        if dropped { return flowBytes }
         guard let reader else { return 0 }
         reader.resume(returning: part)
         return flowBytes
+    }
+
+    /// Loop side, once the HTTP/2 stream has closed: takes the flow-control bytes of the
+    /// parts still queued, for the connection to hand back at once. The stream's own window
+    /// no longer matters, and the application may never take those parts (a handler that
+    /// failed or was cancelled); left owed, they would shrink the connection's window for
+    /// good and finally stall every stream on it. With `dropParts` the parts are discarded
+    /// too (a server stream, whose handler has sent its status or been cancelled);
+    /// otherwise they stay readable (a client's response), without credit.
+    func releaseQueuedCredit(dropParts: Bool) -> Int {
+        state.withLock { state in
+            var bytes = 0
+            for index in state.head..<state.items.count {
+                bytes += state.items[index].flowBytes
+                state.items[index].flowBytes = 0
+            }
+            if dropParts {
+                state.items.removeAll()
+                state.head = 0
+            }
+            return bytes
+        }
     }
 
     /// Loop side: ends the inbound stream, cleanly (nil) or with an error. Parts already

@@ -9,9 +9,9 @@ enum HeaderCoding {
     static func formatTimeout(_ duration: Duration) -> String {
         let (seconds, attoseconds) = duration.components
         guard seconds >= 0, duration > .zero else { return "0n" }
-        let nanos = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        let totalNanos = nanos.overflow ? Int64.max : nanos.partialValue.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue
-        let units: [(Int64, Character)] = [(1, "n"), (1_000, "u"), (1_000_000, "m"), (1_000_000_000, "S"), (60_000_000_000, "M"), (3_600_000_000_000, "H")]
+        // In 128 bits, so no Duration overflows; a fraction of a nanosecond counts as a whole one.
+        let totalNanos = Int128(seconds) * 1_000_000_000 + Int128((attoseconds + 999_999_999) / 1_000_000_000)
+        let units: [(Int128, Character)] = [(1, "n"), (1_000, "u"), (1_000_000, "m"), (1_000_000_000, "S"), (60_000_000_000, "M"), (3_600_000_000_000, "H")]
         for (size, unit) in units {
             let value = (totalNanos + size - 1) / size
             if value < 100_000_000 { return "\(value)\(unit)" }

@@ -1,0 +1,177 @@
+import OOMesh
+@testable import OOMeshHTTP2
+import Testing
+
+/// Feeds `bytes` to `deframer` in one call and returns the messages completed.
+private func feed(_ deframer: inout MessageDeframer, _ bytes: some Collection<UInt8>) throws -> [[UInt8]] {
+    var messages: [[UInt8]] = []
+    try Array(bytes).withUnsafeBytes { buffer in
+        try deframer.process(buffer) { messages.append($0) }
+    }
+    return messages
+}
+
+/// Frames messages as a peer sends them.
+private func framed(_ messages: [[UInt8]]) -> [UInt8] {
+    messages.flatMap { MessageFraming.prefix(length: $0.count) + $0 }
+}
+
+/// Offsets in the framed stream at which a message ends (or nothing has started yet).
+private func boundaries(_ messages: [[UInt8]]) -> Set<Int> {
+    var offsets: Set<Int> = [0]
+    var offset = 0
+    for message in messages {
+        offset += 5 + message.count
+        offsets.insert(offset)
+    }
+    return offsets
+}
+
+@Suite("MessageFraming and MessageDeframer")
+struct MessageFramingTests {
+    /// Messages of assorted sizes, including empty ones back to back and at both ends.
+    static let messages: [[UInt8]] = [
+        [], [0x01], [], [], Array(0..<16), Array(repeating: 0xAB, count: 5), [0, 0, 0, 0, 0, 0], [],
+        Array((0..<40).map { UInt8($0 * 7 % 256) }), [0xFF],
+    ]
+
+    @Test("the prefix is a zero flag and a big-endian length", arguments: [
+        (0, [UInt8(0), 0, 0, 0, 0]), (1, [0, 0, 0, 0, 1]), (255, [0, 0, 0, 0, 255]), (256, [0, 0, 0, 1, 0]),
+        (0x0102_0304, [0, 1, 2, 3, 4]), (Int(UInt32.max), [0, 255, 255, 255, 255]),
+    ])
+    func prefix(_ length: Int, _ expected: [UInt8]) {
+        #expect(MessageFraming.prefix(length: length) == expected)
+    }
+
+    @Test("all messages in one buffer")
+    func wholeBuffer() throws {
+        var deframer = MessageDeframer(maxMessageBytes: 1024)
+        #expect(try feed(&deframer, framed(Self.messages)) == Self.messages)
+        #expect(!deframer.hasPartialMessage)
+        #expect(deframer.bufferedBytes == 0)
+    }
+
+    @Test("one byte at a time gives the same messages; partial exactly between boundaries")
+    func oneByteAtATime() throws {
+        let stream = framed(Self.messages)
+        let ends = boundaries(Self.messages)
+        var deframer = MessageDeframer(maxMessageBytes: 1024)
+        #expect(!deframer.hasPartialMessage)
+        var received: [[UInt8]] = []
+        for (index, byte) in stream.enumerated() {
+            received += try feed(&deframer, [byte])
+            let offset = index + 1
+            #expect(deframer.hasPartialMessage == !ends.contains(offset), "at offset \(offset)")
+        }
+        #expect(received == Self.messages)
+    }
+
+    @Test("split at every single point gives the same messages")
+    func everySplitPoint() throws {
+        let stream = framed(Self.messages)
+        let ends = boundaries(Self.messages)
+        for split in 0...stream.count {
+            var deframer = MessageDeframer(maxMessageBytes: 1024)
+            var received = try feed(&deframer, stream[..<split])
+            #expect(deframer.hasPartialMessage == !ends.contains(split), "after \(split) bytes")
+            received += try feed(&deframer, stream[split...])
+            #expect(received == Self.messages, "split at \(split)")
+            #expect(!deframer.hasPartialMessage)
+        }
+    }
+
+    @Test("split at every pair of points gives the same messages")
+    func everyPairOfSplitPoints() throws {
+        let messages: [[UInt8]] = [[], [1, 2, 3], [], Array(0..<9), [42]]
+        let stream = framed(messages)
+        for first in 0...stream.count {
+            for second in first...stream.count {
+                var deframer = MessageDeframer(maxMessageBytes: 64)
+                var received = try feed(&deframer, stream[..<first])
+                received += try feed(&deframer, stream[first..<second])
+                received += try feed(&deframer, stream[second...])
+                #expect(received == messages, "split at \(first) and \(second)")
+            }
+        }
+    }
+
+    @Test("an empty input does nothing")
+    func emptyInput() throws {
+        var deframer = MessageDeframer(maxMessageBytes: 8)
+        #expect(try feed(&deframer, []) == [])
+        #expect(!deframer.hasPartialMessage)
+        _ = try feed(&deframer, [0, 0, 0])
+        #expect(try feed(&deframer, []) == [])
+        #expect(deframer.hasPartialMessage)
+        #expect(deframer.bufferedBytes == 3)
+    }
+
+    @Test("a message exactly at the limit is accepted", arguments: [0, 1, 100])
+    func atLimit(_ limit: Int) throws {
+        let message = [UInt8](repeating: 7, count: limit)
+        var deframer = MessageDeframer(maxMessageBytes: limit)
+        #expect(try feed(&deframer, framed([message])) == [message])
+    }
+
+    @Test("a length over the limit is RESOURCE_EXHAUSTED as soon as the prefix is complete",
+          arguments: [(0, 1), (10, 11), (10, Int(UInt32.max)), (4 << 20, (4 << 20) + 1)])
+    func overLimit(_ limit: Int, _ length: Int) throws {
+        let prefix = MessageFraming.prefix(length: length)
+        // Whole prefix at once (and some of the body): nothing buffered, nothing delivered.
+        var deframer = MessageDeframer(maxMessageBytes: limit)
+        var delivered = 0
+        let error = #expect(throws: RPCError.self) {
+            try (prefix + [1, 2, 3]).withUnsafeBytes { try deframer.process($0) { _ in delivered += 1 } }
+        }
+        #expect(error?.code == .resourceExhausted)
+        #expect(delivered == 0)
+        #expect(deframer.bufferedBytes == 0, "bytes of an oversized message were buffered")
+
+        // Byte by byte: the fifth byte of the prefix throws.
+        var slow = MessageDeframer(maxMessageBytes: limit)
+        for byte in prefix.dropLast() { #expect(try feed(&slow, [byte]) == []) }
+        let slowError = #expect(throws: RPCError.self) { try feed(&slow, [prefix.last!]) }
+        #expect(slowError?.code == .resourceExhausted)
+    }
+
+    @Test("an oversized message after good ones: the good ones are delivered first")
+    func overLimitAfterGoodMessages() throws {
+        var deframer = MessageDeframer(maxMessageBytes: 4)
+        var delivered: [[UInt8]] = []
+        let stream = framed([[1], [2, 3]]) + MessageFraming.prefix(length: 5) + [1, 2, 3, 4, 5]
+        let error = #expect(throws: RPCError.self) {
+            try stream.withUnsafeBytes { try deframer.process($0) { delivered.append($0) } }
+        }
+        #expect(error?.code == .resourceExhausted)
+        #expect(delivered == [[1], [2, 3]])
+    }
+
+    @Test("the compressed flag without a declared encoding is INTERNAL")
+    func compressedWithoutEncoding() throws {
+        var deframer = MessageDeframer(maxMessageBytes: 1024)
+        let error = #expect(throws: RPCError.self) { try feed(&deframer, [1, 0, 0, 0, 2, 0xAA, 0xBB]) }
+        #expect(error?.code == .internal)
+
+        var slow = MessageDeframer(maxMessageBytes: 1024)
+        for byte in [UInt8(1), 0, 0, 0] { _ = try feed(&slow, [byte]) }
+        let slowError = #expect(throws: RPCError.self) { try feed(&slow, [2]) }
+        #expect(slowError?.code == .internal)
+    }
+
+    @Test("the compressed flag with a declared encoding is not INTERNAL (compression is not supported yet)")
+    func compressedWithEncoding() throws {
+        var deframer = MessageDeframer(maxMessageBytes: 1024)
+        deframer.compressionNegotiated = true
+        let error = #expect(throws: RPCError.self) { try feed(&deframer, [1, 0, 0, 0, 2, 0xAA, 0xBB]) }
+        #expect(error?.code == .unimplemented)
+    }
+
+    @Test("a flag other than 0 or 1 is INTERNAL, encoding or not",
+          arguments: [UInt8(2), 3, 0x80, 0xFF], [false, true])
+    func invalidFlag(_ flag: UInt8, _ negotiated: Bool) throws {
+        var deframer = MessageDeframer(maxMessageBytes: 1024)
+        deframer.compressionNegotiated = negotiated
+        let error = #expect(throws: RPCError.self) { try feed(&deframer, [flag, 0, 0, 0, 0]) }
+        #expect(error?.code == .internal)
+    }
+}
