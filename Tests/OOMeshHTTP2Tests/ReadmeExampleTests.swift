@@ -1,0 +1,70 @@
+import ExampleProtos
+import ExampleService
+import Foundation
+import OOMesh
+import OOMeshHTTP2
+import SwiftProtobuf
+import Testing
+
+/// Keeps the README's example honest: the code it shows compiles and runs here.
+@Suite("README example")
+struct ReadmeExampleTests {
+    @Test("the serve-and-call example runs and greets")
+    func serveAndCall() async throws {
+        let printed = Printed()
+        func print(_ text: String) { printed.append(text) }
+
+        let transport = try HTTP2ServerTransport(host: "127.0.0.1", port: 0)
+        let server = GRPCServer(transport: transport, services: [Greeter()])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.serve() }
+            try await withGRPCClient(transport: HTTP2ClientTransport(host: "127.0.0.1", port: transport.port)) { client in
+                let greeter = Oo_Example_V1_Greeter_Client(wrapping: client)
+                var request = Oo_Example_V1_HelloRequest()
+                request.name = "oO"
+                let reply = try await greeter.sayHello(request, options: CallOptions(timeout: .seconds(1)))
+                print(reply.message)  // Hello, oO!
+            }
+            server.beginGracefulShutdown()
+        }
+        #expect(printed.lines == ["Hello, oO!"])
+    }
+
+    @Test("every Swift block in the README appears verbatim in compiled code")
+    func readmeSnippetsAreCompiled() throws {
+        let readme = try String(contentsOf: repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let sources = try ["Sources/ExampleService/Greeter.swift", "Tests/OOMeshHTTP2Tests/ReadmeExampleTests.swift"]
+            .map { try String(contentsOf: repositoryRoot.appendingPathComponent($0), encoding: .utf8) }
+            .map(Self.normalized)
+        let blocks = readme.components(separatedBy: "```swift").dropFirst().map { $0.components(separatedBy: "```")[0] }
+        #expect(!blocks.isEmpty)
+        for block in blocks {
+            let snippet = Self.normalized(block)
+            #expect(sources.contains { $0.contains(snippet) }, "README block not found in compiled code:\n\(block)")
+        }
+    }
+
+    /// Lines trimmed of surrounding white space, blank lines dropped.
+    static func normalized(_ text: String) -> String {
+        text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(separator: "\n")
+    }
+}
+
+/// Lines "printed" by the example, captured.
+final class Printed: @unchecked Sendable {
+    // @unchecked Sendable: `lines` is guarded by `lock`.
+    private let lock = NSLock()
+    private var storage: [String] = []
+
+    func append(_ line: String) {
+        lock.lock()
+        storage.append(line)
+        lock.unlock()
+    }
+
+    var lines: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return storage
+    }
+}
