@@ -46,7 +46,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         // gRPC over HTTP/2 on libnghttp2: the event loop, the sockets, the wire protocol.
         .target(
-            name: "OOMeshHTTP2", dependencies: ["OOMesh", "CNGHTTP2", "CMeshLinux"], swiftSettings: swiftSettings),
+            name: "OOMeshHTTP2", dependencies: ["OOMesh", "CNGHTTP2", "CMeshLinux", "COpenSSL"], swiftSettings: swiftSettings),
 
         // Code generated from Proto/ by tools/generate. Never edited by hand.
         .target(
@@ -106,7 +106,10 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "OOMeshHTTP2Tests",
-            dependencies: ["OOMeshHTTP2", "OOMesh", "InteropTesting", "GRPCTestingProtos", "ExampleService", "ExampleProtos"],
+            dependencies: [
+                "OOMeshHTTP2", "OOMesh", "InteropTesting", "GRPCTestingProtos", "ExampleService", "ExampleProtos",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
             swiftSettings: swiftSettings),
     ]
 )

@@ -31,7 +31,7 @@ struct BenchServer: AsyncParsableCommand {
         let transport = try HTTP2ServerTransport(host: host, port: port, configuration: configuration)
         let server = GRPCServer(transport: transport, services: [EchoService()])
         print("bench-server listening on \(host):\(transport.port)")
-        fflush(stdout)  // the run script waits for this line on a pipe or file
+        fflush(nil)  // all C streams; the run script waits for this line on a pipe or file
         try await server.serve()
     }
 }

@@ -1,3 +1,4 @@
+import OOMesh
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -202,6 +203,11 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         // Drain anything queued during shutdown so no task is left suspended forever.
         _ = runJobs()
         runFlushes()
+        // Drop what still refers back to this loop (handlers of connections that were
+        // never closed, timers' actions), so the loop and its descriptors are released.
+        handlers.removeAll()
+        timers = TimerHeap()
+        flushList.removeAll()
     }
 
     private func nextTimeoutMilliseconds() -> Int32 {
@@ -224,7 +230,7 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         let now = ContinuousClock.now
         while let timer = timers.peek(), timer.deadline <= now {
             _ = timers.pop()
-            if !timer.cancelled { timer.action() }
+            timer.action?()
         }
     }
 
@@ -260,15 +266,17 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
 /// A timer scheduled on an event loop; cancel it to keep it from firing.
 final class LoopTimer {
     let deadline: ContinuousClock.Instant
-    let action: () -> Void
-    private(set) var cancelled = false
+    /// What to run; released on cancel, so a cancelled timer waiting in the heap for its
+    /// deadline holds nothing it captured (a stream, a connection).
+    private(set) var action: (() -> Void)?
+    var cancelled: Bool { action == nil }
 
     init(deadline: ContinuousClock.Instant, action: @escaping () -> Void) {
         self.deadline = deadline
         self.action = action
     }
 
-    func cancel() { cancelled = true }
+    func cancel() { action = nil }
 }
 
 /// A binary min-heap of timers by deadline.
@@ -277,7 +285,22 @@ struct TimerHeap {
 
     func peek() -> LoopTimer? { items.first }
 
+    /// How many timers the heap holds, cancelled ones included.
+    var count: Int { items.count }
+
     mutating func push(_ timer: LoopTimer) {
+        // Cancelled timers leave the heap only when they come due. Calls with long
+        // deadlines that finish early would pile them up, so whenever the heap doubles
+        // past 1,024 entries it is rebuilt without them: amortized O(1) per push.
+        if items.count >= 1024, items.count & (items.count - 1) == 0 {
+            let live = items.filter { !$0.cancelled }
+            items = []
+            for item in live { insert(item) }
+        }
+        insert(timer)
+    }
+
+    private mutating func insert(_ timer: LoopTimer) {
         items.append(timer)
         var child = items.count - 1
         while child > 0 {

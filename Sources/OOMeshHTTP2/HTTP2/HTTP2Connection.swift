@@ -634,7 +634,9 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
             deadline = .now + duration
         }
 
-        let inbox = StreamInbox<RPCRequestPart> { [loop, self] in
+        // Weak: the stream owns its inbox; a strong capture would keep every stream alive.
+        let inbox = StreamInbox<RPCRequestPart> { [loop, self, weak stream] in
+            guard let stream else { return }
             loop.executeOrRun { self.returnCredit(stream) }
         }
         stream.serverInbox = inbox

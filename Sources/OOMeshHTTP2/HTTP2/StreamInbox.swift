@@ -9,7 +9,8 @@ import Synchronization
 /// its window is full: the queue is bounded by the flow-control window, not by the peer.
 final class StreamInbox<Part: Sendable>: Sendable {
     private struct State {
-        var items: [(part: Part, flowBytes: Int)] = []
+        /// Queued parts from `head` on; taken ones before it are nil (released at once).
+        var items: [(part: Part?, flowBytes: Int)] = []
         var head = 0
         var terminal: RPCError??
         var reader: CheckedContinuation<Part?, any Error>?
@@ -95,9 +96,14 @@ final class StreamInbox<Part: Sendable>: Sendable {
         let now: NextAction = state.withLock { state in
             if state.head < state.items.count {
                 let item = state.items[state.head]
+                state.items[state.head].part = nil
                 state.head += 1
                 if state.head == state.items.count {
                     state.items.removeAll(keepingCapacity: true)
+                    state.head = 0
+                } else if state.head >= 64, state.head * 2 >= state.items.count {
+                    // A reader that never quite catches up must not keep the taken slots.
+                    state.items.removeFirst(state.head)
                     state.head = 0
                 }
                 var schedule = false
@@ -108,7 +114,7 @@ final class StreamInbox<Part: Sendable>: Sendable {
                         schedule = true
                     }
                 }
-                return .part(item.part, scheduleCredit: schedule)
+                return .part(item.part!, scheduleCredit: schedule)
             }
             if let terminal = state.terminal {
                 return terminal.map { .fail($0) } ?? .end

@@ -191,12 +191,18 @@ final class StreamOutbox: Sendable {
                 written += take
                 state.offset += take
                 if state.offset == chunk.count {
+                    // Release the sent chunk now: a writer that keeps the queue from ever
+                    // running empty must not keep everything it ever wrote alive.
+                    state.chunks[state.chunkHead] = []
                     state.chunkHead += 1
                     state.offset = 0
                 }
             }
             if state.chunkHead == state.chunks.count {
                 state.chunks.removeAll(keepingCapacity: true)
+                state.chunkHead = 0
+            } else if state.chunkHead >= 64, state.chunkHead * 2 >= state.chunks.count {
+                state.chunks.removeFirst(state.chunkHead)
                 state.chunkHead = 0
             }
             state.queuedBytes -= written

@@ -46,11 +46,16 @@ struct TimeoutCodingTests {
     @Test("timeouts beyond the largest expressible one saturate instead of overflowing", arguments: [
         Duration.seconds(99_999_999 * 3600),
         .seconds(99_999_999 * 3600 + 1),
-        .seconds(9_300_000_000),  // seconds × 10⁹ overflows Int64
         .seconds(Int64.max),
     ])
     func saturates(_ duration: Duration) {
         #expect(HeaderCoding.formatTimeout(duration) == "99999999H")
+    }
+
+    @Test("timeouts whose nanoseconds overflow Int64 still format in hours, rounded up")
+    func nanosecondOverflow() {
+        // 9.3 × 10⁹ s is 9.3 × 10¹⁸ ns, past Int64.max; in hours it is 2,583,333.3.
+        #expect(HeaderCoding.formatTimeout(.seconds(9_300_000_000)) == "2583334H")
     }
 
     @Test("zero and negative timeouts format as 0n", arguments: [Duration.zero, .nanoseconds(-1), .seconds(-5)])
