@@ -212,7 +212,10 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     private func nextTimeoutMilliseconds() -> Int32 {
         let pending = queue.withLock { queue -> Bool in
-            if queue.jobs.isEmpty {
+            // `stopping` counts as work: `stopAndJoin` does not signal the eventfd when a
+            // wake-up is already marked pending, and that wake-up may have been consumed by
+            // the iteration that is just ending.
+            if queue.jobs.isEmpty, !queue.stopping {
                 queue.wakePending = false
                 return false
             }

@@ -93,35 +93,7 @@ final class StreamInbox<Part: Sendable>: Sendable {
 
     /// Application side: the next part, waiting for one; nil at the clean end.
     func next() async throws -> Part? {
-        let now: NextAction = state.withLock { state in
-            if state.head < state.items.count {
-                let item = state.items[state.head]
-                state.items[state.head].part = nil
-                state.head += 1
-                if state.head == state.items.count {
-                    state.items.removeAll(keepingCapacity: true)
-                    state.head = 0
-                } else if state.head >= 64, state.head * 2 >= state.items.count {
-                    // A reader that never quite catches up must not keep the taken slots.
-                    state.items.removeFirst(state.head)
-                    state.head = 0
-                }
-                var schedule = false
-                if item.flowBytes > 0 {
-                    state.creditPending += item.flowBytes
-                    if !state.creditScheduled {
-                        state.creditScheduled = true
-                        schedule = true
-                    }
-                }
-                return .part(item.part!, scheduleCredit: schedule)
-            }
-            if let terminal = state.terminal {
-                return terminal.map { .fail($0) } ?? .end
-            }
-            return .wait
-        }
-        switch now {
+        switch state.withLock({ Self.take(&$0) }) {
         case .part(let part, let schedule):
             if schedule { returnCredit() }
             return part
@@ -132,17 +104,25 @@ final class StreamInbox<Part: Sendable>: Sendable {
         case .wait:
             return try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { continuation in
-                    let immediate: Result<Part?, RPCError>? = state.withLock { state in
-                        if let terminal = state.terminal, state.head == state.items.count {
-                            return terminal.map { .failure($0) } ?? .success(nil)
+                    // Look again under the lock: a part may have arrived since the first
+                    // look. Waiting now would let the next delivery skip past it.
+                    let immediate: (Result<Part?, RPCError>, scheduleCredit: Bool)? = state.withLock { state in
+                        switch Self.take(&state) {
+                        case .part(let part, let schedule): return (.success(part), schedule)
+                        case .end: return (.success(nil), false)
+                        case .fail(let error): return (.failure(error), false)
+                        case .wait:
+                            if Task.isCancelled {
+                                return (.failure(RPCError(code: .cancelled, message: "The call was cancelled.")), false)
+                            }
+                            state.reader = continuation
+                            return nil
                         }
-                        if Task.isCancelled {
-                            return .failure(RPCError(code: .cancelled, message: "The call was cancelled."))
-                        }
-                        state.reader = continuation
-                        return nil
                     }
-                    if let immediate { continuation.resume(with: immediate) }
+                    if let (result, scheduleCredit) = immediate {
+                        if scheduleCredit { returnCredit() }
+                        continuation.resume(with: result)
+                    }
                 }
             } onCancel: {
                 let reader = state.withLock { state in
@@ -152,6 +132,36 @@ final class StreamInbox<Part: Sendable>: Sendable {
                 reader?.resume(throwing: RPCError(code: .cancelled, message: "The call was cancelled."))
             }
         }
+    }
+
+    /// Under the lock: takes the next queued part (recording its credit), or says why not.
+    private static func take(_ state: inout State) -> NextAction {
+        if state.head < state.items.count {
+            let item = state.items[state.head]
+            state.items[state.head].part = nil
+            state.head += 1
+            if state.head == state.items.count {
+                state.items.removeAll(keepingCapacity: true)
+                state.head = 0
+            } else if state.head >= 64, state.head * 2 >= state.items.count {
+                // A reader that never quite catches up must not keep the taken slots.
+                state.items.removeFirst(state.head)
+                state.head = 0
+            }
+            var schedule = false
+            if item.flowBytes > 0 {
+                state.creditPending += item.flowBytes
+                if !state.creditScheduled {
+                    state.creditScheduled = true
+                    schedule = true
+                }
+            }
+            return .part(item.part!, scheduleCredit: schedule)
+        }
+        if let terminal = state.terminal {
+            return terminal.map { .fail($0) } ?? .end
+        }
+        return .wait
     }
 }
 
