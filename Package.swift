@@ -24,6 +24,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
     ],
     targets: [
         // C libraries, reached through pkg-config.
@@ -46,7 +47,9 @@ let package = Package(
             swiftSettings: swiftSettings),
         // gRPC over HTTP/2 on libnghttp2: the event loop, the sockets, the wire protocol.
         .target(
-            name: "OOMeshHTTP2", dependencies: ["OOMesh", "CNGHTTP2", "CMeshLinux", "COpenSSL"], swiftSettings: swiftSettings),
+            name: "OOMeshHTTP2",
+            dependencies: ["OOMesh", "CNGHTTP2", "CMeshLinux", "COpenSSL", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings),
 
         // Code generated from Proto/ by tools/generate. Never edited by hand.
         .target(
@@ -109,6 +112,7 @@ let package = Package(
             dependencies: [
                 "OOMeshHTTP2", "OOMesh", "InteropTesting", "GRPCTestingProtos", "ExampleService", "ExampleProtos",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
     ]

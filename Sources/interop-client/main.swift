@@ -22,14 +22,31 @@ struct InteropClient: AsyncParsableCommand {
     @Option(name: .customLong("test_case"), help: "The case to run, or 'all'. One of: \(InteropTestCase.allCases.map(\.rawValue).joined(separator: ", ")).")
     var testCase: String = "large_unary"
 
-    @Option(name: .customLong("use_tls"), help: "TLS is not supported yet; only false is accepted.")
+    @Option(name: .customLong("use_tls"), help: "Connect with TLS.")
     var useTLS: Bool = false
 
-    @Option(name: .customLong("server_host_override"), help: "The authority to send (for TLS, later).")
+    @Option(name: .customLong("ca_file"), help: "With --use_tls: PEM CA certificates to verify the server with (default: the system's).")
+    var caFile: String?
+
+    @Option(name: .customLong("cert_file"), help: "With --use_tls: a PEM client certificate chain, for mutual TLS.")
+    var certFile: String?
+
+    @Option(name: .customLong("key_file"), help: "With --use_tls: the client certificate's PEM private key.")
+    var keyFile: String?
+
+    @Option(name: .customLong("server_host_override"), help: "The name the server's certificate must match (TLS) and the authority sent.")
     var serverHostOverride: String?
 
+    func validate() throws {
+        if !useTLS, caFile != nil || certFile != nil || keyFile != nil {
+            throw ValidationError("--ca_file, --cert_file and --key_file need --use_tls=true.")
+        }
+        if (certFile == nil) != (keyFile == nil) {
+            throw ValidationError("--cert_file and --key_file go together.")
+        }
+    }
+
     func run() async throws {
-        guard !useTLS else { throw ValidationError("--use_tls=true is not supported yet.") }
         let cases: [InteropTestCase]
         if testCase == "all" {
             cases = InteropTestCase.allCases
@@ -40,7 +57,12 @@ struct InteropClient: AsyncParsableCommand {
         }
         var configuration = HTTP2ClientTransport.Configuration()
         configuration.authority = serverHostOverride
-        let transport = HTTP2ClientTransport(host: serverHost, port: serverPort, configuration: configuration)
+        if useTLS {
+            configuration.tls = ClientTLSConfiguration(
+                trustRootsPath: caFile, certificateChainPath: certFile, privateKeyPath: keyFile,
+                serverHostnameOverride: serverHostOverride)
+        }
+        let transport = try HTTP2ClientTransport(host: serverHost, port: serverPort, configuration: configuration)
         var failed = 0
         try await withGRPCClient(transport: transport) { client in
             for testCase in cases {

@@ -15,12 +15,35 @@ struct InteropServer: AsyncParsableCommand {
     @Option(name: .customLong("host"), help: "The address to listen on.")
     var host: String = "127.0.0.1"
 
-    @Option(name: .customLong("use_tls"), help: "TLS is not supported yet; only false is accepted.")
+    @Option(name: .customLong("use_tls"), help: "Serve TLS (needs --cert_file and --key_file).")
     var useTLS: Bool = false
 
+    @Option(name: .customLong("cert_file"), help: "With --use_tls: the server's PEM certificate chain.")
+    var certFile: String?
+
+    @Option(name: .customLong("key_file"), help: "With --use_tls: the server's PEM private key.")
+    var keyFile: String?
+
+    @Option(name: .customLong("client_ca_file"), help: "With --use_tls: require client certificates signed by these PEM CAs (mutual TLS).")
+    var clientCAFile: String?
+
+    func validate() throws {
+        if useTLS, certFile == nil || keyFile == nil {
+            throw ValidationError("--use_tls=true needs --cert_file and --key_file (tools/make-certs makes them).")
+        }
+        if !useTLS, certFile != nil || keyFile != nil || clientCAFile != nil {
+            throw ValidationError("--cert_file, --key_file and --client_ca_file need --use_tls=true.")
+        }
+    }
+
     func run() async throws {
-        guard !useTLS else { throw ValidationError("--use_tls=true is not supported yet.") }
-        let transport = try HTTP2ServerTransport(host: host, port: port)
+        var configuration = HTTP2ServerTransport.Configuration()
+        if useTLS, let certFile, let keyFile {
+            configuration.tls = ServerTLSConfiguration(
+                certificateChainPath: certFile, privateKeyPath: keyFile, trustRootsPath: clientCAFile,
+                clientCertificateVerification: clientCAFile == nil ? .none : .required)
+        }
+        let transport = try HTTP2ServerTransport(host: host, port: port, configuration: configuration)
         let server = GRPCServer(transport: transport, services: [TestService()])
         print("interop-server listening on \(host):\(transport.port)")
         try await server.serve()

@@ -355,7 +355,10 @@ def parse_args(argv):
     parser.add_argument("--server_port", type=int, required=True)
     parser.add_argument("--test_case", required=True, choices=sorted(TEST_CASES))
     parser.add_argument("--use_tls", type=parse_bool, nargs="?", const=True, default=False,
-                        help="must be false: this client is plaintext only")
+                        help="connect with TLS")
+    parser.add_argument("--ca_file", help="with --use_tls: PEM CA certificates to trust")
+    parser.add_argument("--cert_file", help="with --use_tls: PEM client certificate chain (mTLS)")
+    parser.add_argument("--key_file", help="with --use_tls: PEM client private key (mTLS)")
     parser.add_argument("--timeout_seconds", type=float, default=60.0,
                         help="watchdog: fail the test case if it runs longer than this")
     # Standard interop flags that make no difference to a plaintext client.
@@ -365,9 +368,12 @@ def parse_args(argv):
     args, unknown = parser.parse_known_args(argv)
     if unknown:
         print(f"py_client: ignoring unknown arguments: {' '.join(unknown)}", file=sys.stderr)
-    if args.use_tls:
-        parser.error("--use_tls=true is not supported (plaintext only)")
     return args
+
+
+def read_file(path):
+    with open(path, "rb") as handle:
+        return handle.read()
 
 
 def main(argv):
@@ -377,6 +383,8 @@ def main(argv):
     options = []
     if args.server_host_override:
         options.append(("grpc.default_authority", args.server_host_override))
+        if args.use_tls:
+            options.append(("grpc.ssl_target_name_override", args.server_host_override))
 
     # A hung server must not hang the test run: fail after --timeout_seconds.
     def watchdog_fired():
@@ -387,7 +395,16 @@ def main(argv):
     watchdog.start()
 
     try:
-        with grpc.insecure_channel(f"{host}:{args.server_port}", options=options) as channel:
+        target = f"{host}:{args.server_port}"
+        if args.use_tls:
+            credentials = grpc.ssl_channel_credentials(
+                root_certificates=read_file(args.ca_file) if args.ca_file else None,
+                private_key=read_file(args.key_file) if args.key_file else None,
+                certificate_chain=read_file(args.cert_file) if args.cert_file else None)
+            channel = grpc.secure_channel(target, credentials, options=options)
+        else:
+            channel = grpc.insecure_channel(target, options=options)
+        with channel:
             TEST_CASES[name](channel)
     except TestFailure as failure:
         print(f"FAIL: {name}: {failure}", file=sys.stderr)

@@ -237,13 +237,22 @@ def parse_args(argv):
     parser.add_argument("--port", type=int, required=True,
                         help="port to listen on (0 picks a free one, reported on stderr)")
     parser.add_argument("--use_tls", type=parse_bool, nargs="?", const=True, default=False,
-                        help="must be false: this server is plaintext only")
+                        help="serve TLS with --cert_file and --key_file")
+    parser.add_argument("--cert_file", help="with --use_tls: PEM certificate chain")
+    parser.add_argument("--key_file", help="with --use_tls: PEM private key")
+    parser.add_argument("--client_ca_file",
+                        help="with --use_tls: require client certificates signed by these CAs")
     args, unknown = parser.parse_known_args(argv)
     if unknown:
         print(f"py_server: ignoring unknown arguments: {' '.join(unknown)}", file=sys.stderr)
-    if args.use_tls:
-        parser.error("--use_tls=true is not supported (plaintext only)")
+    if args.use_tls and not (args.cert_file and args.key_file):
+        parser.error("--use_tls=true needs --cert_file and --key_file")
     return args
+
+
+def read_file(path):
+    with open(path, "rb") as handle:
+        return handle.read()
 
 
 def main(argv):
@@ -257,13 +266,21 @@ def main(argv):
     test_pb2_grpc.add_TestServiceServicer_to_server(TestService(), server)
     # grpc.testing.UnimplementedService is intentionally not registered.
 
+    if args.use_tls:
+        client_ca = read_file(args.client_ca_file) if args.client_ca_file else None
+        credentials = grpc.ssl_server_credentials(
+            [(read_file(args.key_file), read_file(args.cert_file))],
+            root_certificates=client_ca, require_client_auth=client_ca is not None)
+        add_port = lambda address: server.add_secure_port(address, credentials)
+    else:
+        add_port = server.add_insecure_port
     try:
-        port = server.add_insecure_port(f"127.0.0.1:{args.port}")
+        port = add_port(f"127.0.0.1:{args.port}")
     except RuntimeError as error:  # grpcio raises when the address cannot be bound
         print(f"py_server: cannot listen on 127.0.0.1:{args.port}: {error}", file=sys.stderr)
         return 1
     try:
-        server.add_insecure_port(f"[::1]:{port}")  # best effort: IPv6 loopback too
+        add_port(f"[::1]:{port}")  # best effort: IPv6 loopback too
     except RuntimeError:
         pass  # no IPv6 loopback on this machine
     server.start()

@@ -55,7 +55,7 @@ public final class GRPCServer: Sendable {
 
         let context = ServerContext(
             descriptor: descriptor, requestMetadata: requestMetadata,
-            peer: streamContext.peer, deadline: streamContext.deadline)
+            peer: streamContext.peer, deadline: streamContext.deadline, peerIdentity: streamContext.peerIdentity)
         let head = ResponseHead(context: context)
         do {
             try await intercept(context, index: interceptors.startIndex) { context in

@@ -15,6 +15,8 @@ public final class ServerContext: Sendable {
     public let peer: String
     /// When the call must end, from the client's `grpc-timeout`; nil when it set none.
     public let deadline: ContinuousClock.Instant?
+    /// The client's verified certificate identity on a mutual-TLS connection; nil otherwise.
+    public let peerIdentity: PeerIdentity?
 
     private struct Outgoing {
         var responseMetadata = Metadata()
@@ -23,11 +25,15 @@ public final class ServerContext: Sendable {
     private let outgoing = Mutex(Outgoing())
 
     /// Creates a context.
-    public init(descriptor: MethodDescriptor, requestMetadata: Metadata, peer: String, deadline: ContinuousClock.Instant?) {
+    public init(
+        descriptor: MethodDescriptor, requestMetadata: Metadata, peer: String, deadline: ContinuousClock.Instant?,
+        peerIdentity: PeerIdentity? = nil
+    ) {
         self.descriptor = descriptor
         self.requestMetadata = requestMetadata
         self.peer = peer
         self.deadline = deadline
+        self.peerIdentity = peerIdentity
     }
 
     /// Time left until the deadline (negative once passed); nil without a deadline.

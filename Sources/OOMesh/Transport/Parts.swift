@@ -30,11 +30,14 @@ public struct ServerStreamContext: Sendable {
     /// enforces it: when it passes, the client gets `DEADLINE_EXCEEDED` and the handler's
     /// task is cancelled.
     public var deadline: ContinuousClock.Instant?
+    /// The client's verified certificate identity, on a mutual-TLS connection; nil otherwise.
+    public var peerIdentity: PeerIdentity?
 
     /// Creates a context.
-    public init(descriptor: MethodDescriptor, peer: String, deadline: ContinuousClock.Instant?) {
+    public init(descriptor: MethodDescriptor, peer: String, deadline: ContinuousClock.Instant?, peerIdentity: PeerIdentity? = nil) {
         self.descriptor = descriptor
         self.peer = peer
         self.deadline = deadline
+        self.peerIdentity = peerIdentity
     }
 }

@@ -1,7 +1,9 @@
 import OOMesh
 import Synchronization
 
-/// gRPC over HTTP/2 (h2c, prior knowledge) on libnghttp2: the client side.
+/// gRPC over HTTP/2 on libnghttp2: the client side. Plaintext (h2c, prior knowledge) by
+/// default; TLS on OpenSSL when ``Configuration/tls`` is set, verifying the server's
+/// certificate against the host (or ``ClientTLSConfiguration/serverHostnameOverride``).
 ///
 /// Calls share one HTTP/2 connection to the target, made lazily on the first call and
 /// made again after it closes (or after the server sends GOAWAY). The transport runs its
@@ -14,6 +16,8 @@ public final class HTTP2ClientTransport: ClientTransport {
         public var http2: HTTP2Configuration = .defaults
         /// The `:authority` sent with every call. Default: nil, meaning `host:port`.
         public var authority: String?
+        /// TLS (and a client certificate for mutual TLS). Default: nil, plaintext h2c.
+        public var tls: ClientTLSConfiguration?
 
         /// Creates the defaults.
         public init() {}
@@ -31,15 +35,21 @@ public final class HTTP2ClientTransport: ClientTransport {
     private let manager: ClientConnectionManager
 
     /// Creates a transport for `host:port`; nothing connects until the first call.
-    public init(host: String, port: Int, configuration: Configuration = .defaults) {
+    ///
+    /// - Throws: ``TLSConfigurationError`` when TLS is configured and its files cannot be
+    ///   used (no throw without TLS).
+    public init(host: String, port: Int, configuration: Configuration = .defaults) throws(TLSConfigurationError) {
         self.host = host
         self.port = port
         self.configuration = configuration
+        let tls = try configuration.tls.map { tls throws(TLSConfigurationError) in
+            (context: try TLSContext(client: tls), serverName: tls.serverHostnameOverride ?? host)
+        }
         loop = EventLoop(name: "oo-client")
         loop.start()
         manager = ClientConnectionManager(
             loop: loop, host: host, port: port, authority: configuration.authority ?? "\(host):\(port)",
-            configuration: configuration.http2)
+            configuration: configuration.http2, tls: tls)
     }
 
     deinit {
@@ -105,18 +115,24 @@ final class ClientConnectionManager: @unchecked Sendable {
     let port: Int
     let authority: String
     let configuration: HTTP2Configuration
+    /// The TLS context and the name the server's certificate must match; nil for h2c.
+    let tls: (context: TLSContext, serverName: String)?
     private var connection: HTTP2Connection?
     private var activeStreams = 0
     private var shuttingDown = false
     private var shutDown = false
     private var shutdownWaiters: [() -> Void] = []
 
-    init(loop: EventLoop, host: String, port: Int, authority: String, configuration: HTTP2Configuration) {
+    init(
+        loop: EventLoop, host: String, port: Int, authority: String, configuration: HTTP2Configuration,
+        tls: (context: TLSContext, serverName: String)?
+    ) {
         self.loop = loop
         self.host = host
         self.port = port
         self.authority = authority
         self.configuration = configuration
+        self.tls = tls
     }
 
     func attach(_ stream: HTTP2Stream) {
@@ -139,9 +155,13 @@ final class ClientConnectionManager: @unchecked Sendable {
         var lastError: (any Error)?
         for address in try Socket.resolve(host: host, port: port) {
             do {
+                let session = try tls.map { tls throws(TLSConfigurationError) in
+                    try TLSSession(context: tls.context, serverName: tls.serverName)
+                }
                 let fd = try Socket.startConnect(to: address)
                 let connection = HTTP2Connection(
-                    loop: loop, fd: fd, role: .client(authority: authority), configuration: configuration, connecting: true)
+                    loop: loop, fd: fd, role: .client(authority: authority), configuration: configuration, tls: session,
+                    connecting: true)
                 connection.onClose = { [self] closed in
                     if self.connection === closed { self.connection = nil }
                     finishShutdownIfIdle()

@@ -8,6 +8,11 @@ import OOMesh
 /// socket bytes go into `nghttp2_session_mem_recv`, frames come out of
 /// `nghttp2_session_mem_send` into one coalesced write per loop iteration.
 ///
+/// With TLS, a ``TLSSession`` sits between the socket and nghttp2, also sans-I/O: socket
+/// bytes are fed to OpenSSL and the plaintext it yields goes to nghttp2; nghttp2's frames
+/// are encrypted in one batch per flush. The HTTP/2 session starts only once the handshake
+/// has completed and ALPN has selected `h2`.
+///
 /// Loop-confined: every method runs on `loop`'s thread.
 final class HTTP2Connection: EventHandler, @unchecked Sendable {
     // @unchecked Sendable: only ever used on `loop`'s thread. Other threads hold references
@@ -23,6 +28,14 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     let role: Role
     let configuration: HTTP2Configuration
     private(set) var peer = "unknown"
+    /// TLS between the socket and nghttp2; nil for h2c.
+    private let tls: TLSSession?
+    /// The peer's verified certificate identity (mutual TLS), once the handshake is done.
+    private(set) var peerIdentity: PeerIdentity?
+    /// nghttp2's frames waiting to be encrypted, so a flush makes few large TLS records.
+    private var plaintextOut: [UInt8] = []
+    /// Called when the connection closes because of a TLS failure, with the reason.
+    var onTLSFailure: ((String) -> Void)?
     private var session: OpaquePointer?
     private var streams: [Int32: HTTP2Stream] = [:]
     private var outBuffer: [UInt8] = []
@@ -47,11 +60,12 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     /// Number of streams open or waiting to open.
     var activeStreamCount: Int { streams.count + pendingStreams.count }
 
-    init(loop: EventLoop, fd: Int32, role: Role, configuration: HTTP2Configuration, connecting: Bool = false) {
+    init(loop: EventLoop, fd: Int32, role: Role, configuration: HTTP2Configuration, tls: TLSSession? = nil, connecting: Bool = false) {
         self.loop = loop
         self.fd = fd
         self.role = role
         self.configuration = configuration
+        self.tls = tls
         self.connecting = connecting
     }
 
@@ -62,12 +76,41 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     func start() {
         loop.assertInLoop()
         loop.register(fd, handler: self, writable: connecting)
-        if !connecting { startSession() }
+        if !connecting { socketReady() }
+    }
+
+    /// The TCP connection is up: start TLS, or HTTP/2 at once for h2c.
+    private func socketReady() {
+        peer = Socket.peerDescription(fd)
+        Socket.setNoDelay(fd)
+        if tls != nil {
+            advanceHandshake()
+        } else {
+            startSession()
+        }
+    }
+
+    /// Drives the TLS handshake with the bytes received so far; starts HTTP/2 when done.
+    private func advanceHandshake() {
+        guard let tls, !isClosed else { return }
+        let progress = tls.handshake()
+        tls.drain(into: &outBuffer)
+        switch progress {
+        case .inProgress:
+            if !outBuffer.isEmpty { _ = writeOut() }
+        case .done:
+            peerIdentity = tls.peerIdentity
+            if !outBuffer.isEmpty, !writeOut(), isClosed { return }
+            startSession()
+        case .failed(let reason):
+            // Send the alert OpenSSL queued (best effort), then close.
+            if !outBuffer.isEmpty { _ = writeOut() }
+            onTLSFailure?(reason)
+            close(reason: reason)
+        }
     }
 
     private func startSession() {
-        peer = Socket.peerDescription(fd)
-        Socket.setNoDelay(fd)
         let callbacks = NGHTTP2Callbacks.make()
         defer { nghttp2_session_callbacks_del(callbacks) }
         var option: OpaquePointer?
@@ -125,6 +168,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         Glibc.close(fd)
         if let session { nghttp2_session_del(session) }
         session = nil
+        onTLSFailure = nil
         onClose?(self)
         onClose = nil
     }
@@ -152,7 +196,11 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         for _ in 0..<8 {
             let count = read(fd, buffer.baseAddress, buffer.count)
             if count > 0 {
-                receive(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+                if tls != nil {
+                    receiveCiphertext(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+                } else {
+                    receive(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+                }
                 if isClosed { return }
                 if count < buffer.count { break }
             } else if count == 0 {
@@ -180,12 +228,42 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
                 close(reason: connectError!)
                 return
             }
-            startSession()
+            socketReady()
             return
         }
         writeBlocked = false
         loop.setWritableInterest(fd, false)
         flush()
+    }
+
+    /// TLS: hands socket bytes to OpenSSL, then the plaintext it yields to nghttp2. The
+    /// ciphertext is copied into OpenSSL's input buffer first, so the loop's read buffer is
+    /// free to receive the plaintext.
+    private func receiveCiphertext(_ bytes: UnsafeRawBufferPointer) {
+        guard let tls else { return }
+        tls.feed(bytes)
+        if !tls.handshakeDone {
+            advanceHandshake()
+            guard tls.handshakeDone, !isClosed else { return }
+        }
+        let buffer = loop.readBuffer
+        while !isClosed {
+            switch tls.read(into: buffer) {
+            case .bytes(let count):
+                receive(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            case .needMoreInput:
+                // OpenSSL may have queued a reply of its own (a TLS 1.3 key update).
+                tls.drain(into: &outBuffer)
+                return
+            case .closed:
+                close(reason: "the peer closed the TLS session")
+                return
+            case .failed(let reason):
+                onTLSFailure?(reason)
+                close(reason: reason)
+                return
+            }
+        }
     }
 
     private func receive(_ bytes: UnsafeRawBufferPointer) {
@@ -213,7 +291,12 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
 
     /// Pulls every frame nghttp2 has ready and writes them, coalesced.
     private func flush() {
-        guard !isClosed, let session, !writeBlocked else { return }
+        guard !isClosed, !writeBlocked else { return }
+        guard let session else {
+            // Before HTTP/2 starts (a TLS handshake): only handshake bytes to send.
+            if !outBuffer.isEmpty { _ = writeOut() }
+            return
+        }
         while true {
             var data: UnsafePointer<UInt8>?
             let count = nghttp2_session_mem_send(session, &data)
@@ -222,18 +305,40 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
                 return
             }
             if count == 0 { break }
-            outBuffer.append(contentsOf: UnsafeBufferPointer(start: data, count: count))
+            if tls != nil {
+                plaintextOut.append(contentsOf: UnsafeBufferPointer(start: data, count: count))
+                if plaintextOut.count >= 64 * 1024 { guard encryptPlaintext() else { return } }
+            } else {
+                outBuffer.append(contentsOf: UnsafeBufferPointer(start: data, count: count))
+            }
             if outBuffer.count >= 64 * 1024 {
                 guard writeOut() else { return }
             }
         }
         applyCredits()
+        if tls != nil, !plaintextOut.isEmpty {
+            guard encryptPlaintext() else { return }
+        }
         if !outBuffer.isEmpty {
             guard writeOut() else { return }
         }
         if nghttp2_session_want_read(session) == 0, nghttp2_session_want_write(session) == 0 {
             close(reason: draining ? "the connection was shut down" : "the session ended")
         }
+    }
+
+    /// TLS: encrypts `plaintextOut` into `outBuffer`. False when the connection closed.
+    private func encryptPlaintext() -> Bool {
+        guard let tls else { return true }
+        let failure = plaintextOut.withUnsafeBytes { tls.write($0) }
+        plaintextOut.removeAll(keepingCapacity: plaintextOut.capacity <= 256 * 1024)
+        tls.drain(into: &outBuffer)
+        if let failure {
+            onTLSFailure?(failure)
+            close(reason: failure)
+            return false
+        }
+        return true
     }
 
     /// Writes `outBuffer`; false when the socket would block (the rest waits for EPOLLOUT).
@@ -645,7 +750,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
             descriptor: descriptor,
             inbound: RPCAsyncSequence(wrapping: StreamInboxSequence(inbox: inbox)),
             outbound: ClosableRPCWriter(wrapping: ServerStreamWriter(outbox: stream.outbox)))
-        let context = ServerStreamContext(descriptor: descriptor, peer: peer, deadline: deadline)
+        let context = ServerStreamContext(descriptor: descriptor, peer: peer, deadline: deadline, peerIdentity: peerIdentity)
         if let deadline {
             stream.deadline = deadline
             stream.deadlineTimer = loop.schedule(at: deadline) { [self] in

@@ -2,10 +2,13 @@
 import Glibc
 #endif
 import CMeshLinux
+import Logging
 import OOMesh
 import Synchronization
 
-/// gRPC over HTTP/2 (h2c, prior knowledge) on libnghttp2: the server side.
+/// gRPC over HTTP/2 on libnghttp2: the server side. Plaintext (h2c, prior knowledge) by
+/// default; TLS on OpenSSL, with ALPN `h2` and optional client certificates, when
+/// ``Configuration/tls`` is set.
 ///
 /// The listening socket is bound when the transport is created, so ``port`` is known at
 /// once (pass port 0 to get a free one). Connections are spread across a group of event
@@ -26,6 +29,8 @@ public final class HTTP2ServerTransport: ServerTransport {
         /// Connections held at once; further ones are closed as soon as accepted.
         /// Default: 10,000.
         public var maxConnections: Int = 10_000
+        /// TLS (and mutual TLS). Default: nil, plaintext h2c.
+        public var tls: ServerTLSConfiguration?
 
         /// Creates the defaults.
         public init() {}
@@ -49,12 +54,20 @@ public final class HTTP2ServerTransport: ServerTransport {
     private let configuration: Configuration
     private let listenFD: Int32
     private let group: EventLoopGroup
+    private let tlsContext: TLSContext?
+    private let logger: Logger
     private let state = Mutex(State())
 
     /// Binds `host:port` and starts the event loops.
     ///
-    /// - Throws: ``SocketError`` when the address cannot be bound.
-    public init(host: String = "127.0.0.1", port: Int, configuration: Configuration = .defaults) throws {
+    /// - Throws: ``TLSConfigurationError`` when the TLS files cannot be used, and
+    ///   ``SocketError`` when the address cannot be bound.
+    public init(
+        host: String = "127.0.0.1", port: Int, configuration: Configuration = .defaults,
+        logger: Logger = Logger(label: "oo.mesh.http2.server")
+    ) throws {
+        self.tlsContext = try configuration.tls.map { configuration throws(TLSConfigurationError) in try TLSContext(server: configuration) }
+        self.logger = logger
         let (fd, boundPort) = try Socket.listen(host: host, port: port)
         self.host = host
         self.port = boundPort
@@ -130,7 +143,23 @@ public final class HTTP2ServerTransport: ServerTransport {
         }
         let loop = group.next()
         loop.execute { [self] in
-            let connection = HTTP2Connection(loop: loop, fd: fd, role: .server(handler: handler), configuration: configuration.http2)
+            var tls: TLSSession?
+            if let tlsContext {
+                do {
+                    tls = try TLSSession(context: tlsContext, serverName: nil)
+                } catch {
+                    logger.error("Refusing a connection: \(error)")
+                    Glibc.close(fd)
+                    return
+                }
+            }
+            let connection = HTTP2Connection(
+                loop: loop, fd: fd, role: .server(handler: handler), configuration: configuration.http2, tls: tls)
+            if tls != nil {
+                connection.onTLSFailure = { [logger, peer = Socket.peerDescription(fd)] reason in
+                    logger.warning("TLS connection from \(peer) refused: \(reason)")
+                }
+            }
             let shuttingDown = state.withLock { state in
                 state.connections[ObjectIdentifier(connection)] = connection
                 return state.shuttingDown

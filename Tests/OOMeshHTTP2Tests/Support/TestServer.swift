@@ -31,5 +31,5 @@ func withHTTP2Client<Result: Sendable>(
     port: Int, configuration: HTTP2ClientTransport.Configuration = .defaults,
     _ body: (GRPCClient) async throws -> Result
 ) async throws -> Result {
-    try await withGRPCClient(transport: HTTP2ClientTransport(host: "127.0.0.1", port: port, configuration: configuration), body)
+    try await withGRPCClient(transport: try HTTP2ClientTransport(host: "127.0.0.1", port: port, configuration: configuration), body)
 }
