@@ -47,6 +47,10 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     private var pendingStreams: [HTTP2Stream] = []
     /// A GOAWAY was sent or received: no new streams.
     private(set) var draining = false
+    /// Server shutdown: the final GOAWAY waits for the ACK of this PING.
+    private var awaitingShutdownPingAck = false
+    /// Closes the connection when the shutdown grace period ends.
+    private var graceTimer: LoopTimer?
     private(set) var isClosed = false
     /// Called once, on the loop, when the connection has closed.
     var onClose: ((HTTP2Connection) -> Void)?
@@ -141,16 +145,43 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         scheduleFlush()
     }
 
-    /// Sends GOAWAY: streams already open finish, new ones are refused; the connection
-    /// closes once the last stream has.
-    func beginGracefulShutdown() {
-        guard !isClosed, !draining else { return }
+    /// Shuts the connection down gracefully: streams already open finish, new ones are
+    /// refused, and the connection closes once the last stream has; after `grace` (when
+    /// given) whatever is still open is closed anyway.
+    ///
+    /// A server first sends a shutdown notice (GOAWAY with the largest stream id) and a
+    /// PING; when the PING's ACK comes back, every stream the client started before it saw
+    /// the notice has arrived, and the final GOAWAY names the last one (RFC 9113 §6.8). A
+    /// client sends the final GOAWAY at once.
+    func beginGracefulShutdown(grace: Duration? = nil) {
+        guard !isClosed else { return }
+        if let grace, graceTimer == nil {
+            graceTimer = loop.schedule(at: .now + grace) { [weak self] in
+                self?.close(reason: "the server's shutdown grace period (\(grace)) ran out")
+            }
+        }
+        guard !draining else { return }
         draining = true
         guard let session else {
-            if connecting { close(reason: "shut down before connecting") }
+            if connecting || tls != nil { close(reason: "shut down before the connection was ready") }
             return
         }
-        nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nghttp2_session_get_last_proc_stream_id(session), UInt32(NGHTTP2_NO_ERROR.rawValue), nil, 0)
+        if isServer {
+            nghttp2_submit_shutdown_notice(session)
+            nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nil)
+            awaitingShutdownPingAck = true
+        } else {
+            submitFinalGoaway()
+        }
+        scheduleFlush()
+    }
+
+    private func submitFinalGoaway() {
+        guard let session else { return }
+        awaitingShutdownPingAck = false
+        nghttp2_submit_goaway(
+            session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nghttp2_session_get_last_proc_stream_id(session),
+            UInt32(NGHTTP2_NO_ERROR.rawValue), nil, 0)
         scheduleFlush()
     }
 
@@ -169,6 +200,8 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         if let session { nghttp2_session_del(session) }
         session = nil
         onTLSFailure = nil
+        graceTimer?.cancel()
+        graceTimer = nil
         onClose?(self)
         onClose = nil
     }
@@ -594,6 +627,10 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
             if endStream, let stream = streams[frame.hd.stream_id] { remoteEnded(stream) }
         case UInt8(NGHTTP2_GOAWAY.rawValue):
             draining = true
+        case UInt8(NGHTTP2_PING.rawValue):
+            if awaitingShutdownPingAck, frame.hd.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) != 0 {
+                submitFinalGoaway()
+            }
         default:
             break
         }

@@ -31,6 +31,10 @@ public final class HTTP2ServerTransport: ServerTransport {
         public var maxConnections: Int = 10_000
         /// TLS (and mutual TLS). Default: nil, plaintext h2c.
         public var tls: ServerTLSConfiguration?
+        /// How long a graceful shutdown lets calls in flight run on before their
+        /// connections are closed (handlers cancelled, clients see `UNAVAILABLE`).
+        /// Default: 30 seconds; nil waits for every call however long it takes.
+        public var shutdownGracePeriod: Duration? = .seconds(30)
 
         /// Creates the defaults.
         public init() {}
@@ -114,8 +118,9 @@ public final class HTTP2ServerTransport: ServerTransport {
             return (Array(state.connections.values), nil)
         }
         group.loops[0].execute { [self] in closeListener() }
+        let grace = configuration.shutdownGracePeriod
         for connection in connections {
-            connection.loop.execute { connection.beginGracefulShutdown() }
+            connection.loop.execute { connection.beginGracefulShutdown(grace: grace) }
         }
         if !state.withLock({ $0.started }) {
             group.loops[0].execute { [self] in closeListener() }
@@ -166,7 +171,7 @@ public final class HTTP2ServerTransport: ServerTransport {
             }
             connection.onClose = { [self] connection in connectionClosed(connection) }
             connection.start()
-            if shuttingDown { connection.beginGracefulShutdown() }
+            if shuttingDown { connection.beginGracefulShutdown(grace: configuration.shutdownGracePeriod) }
         }
     }
 
