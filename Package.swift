@@ -36,6 +36,9 @@ let package = Package(
         .systemLibrary(
             name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
 
         // The transport-agnostic core: status, errors, metadata, call options, the transport
         // seam, client and server call execution, interceptors, the in-process transport.
@@ -48,7 +51,9 @@ let package = Package(
         // gRPC over HTTP/2 on libnghttp2: the event loop, the sockets, the wire protocol.
         .target(
             name: "OOMeshHTTP2",
-            dependencies: ["OOMesh", "CNGHTTP2", "CMeshLinux", "COpenSSL", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "OOMesh", "CNGHTTP2", "CMeshLinux", "COpenSSL", "CZlib", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings),
 
         // Code generated from Proto/ by tools/generate. Never edited by hand.

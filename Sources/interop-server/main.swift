@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import InteropTesting
 import OOMesh
 import OOMeshHTTP2
@@ -46,6 +49,7 @@ struct InteropServer: AsyncParsableCommand {
         let transport = try HTTP2ServerTransport(host: host, port: port, configuration: configuration)
         let server = GRPCServer(transport: transport, services: [TestService()])
         print("interop-server listening on \(host):\(transport.port)")
+        fflush(nil)  // stdout may be a pipe (tests wait for this line)
         try await server.serve()
     }
 }

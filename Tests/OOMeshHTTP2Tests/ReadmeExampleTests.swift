@@ -11,52 +11,58 @@ import Testing
 struct ReadmeExampleTests {
     @Test("the serve-and-call example runs and greets")
     func serveAndCall() async throws {
-        let printed = Printed()
-        func print(_ text: String) { printed.append(text) }
+        // Shared hold: no resource measurement runs meanwhile (ProcessResourceGate).
+        try await withProcessResourceGate(exclusive: false) {
+            let printed = Printed()
+            func print(_ text: String) { printed.append(text) }
 
-        let transport = try HTTP2ServerTransport(host: "127.0.0.1", port: 0)
-        let server = GRPCServer(transport: transport, services: [Greeter()])
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.serve() }
-            try await withGRPCClient(transport: try HTTP2ClientTransport(host: "127.0.0.1", port: transport.port)) { client in
-                let greeter = Oo_Example_V1_Greeter_Client(wrapping: client)
-                var request = Oo_Example_V1_HelloRequest()
-                request.name = "oO"
-                let reply = try await greeter.sayHello(request, options: CallOptions(timeout: .seconds(1)))
-                print(reply.message)  // Hello, oO!
+            let transport = try HTTP2ServerTransport(host: "127.0.0.1", port: 0)
+            let server = GRPCServer(transport: transport, services: [Greeter()])
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await server.serve() }
+                try await withGRPCClient(transport: try HTTP2ClientTransport(host: "127.0.0.1", port: transport.port)) { client in
+                    let greeter = Oo_Example_V1_Greeter_Client(wrapping: client)
+                    var request = Oo_Example_V1_HelloRequest()
+                    request.name = "oO"
+                    let reply = try await greeter.sayHello(request, options: CallOptions(timeout: .seconds(1)))
+                    print(reply.message)  // Hello, oO!
+                }
+                server.beginGracefulShutdown()
             }
-            server.beginGracefulShutdown()
+            #expect(printed.lines == ["Hello, oO!"])
         }
-        #expect(printed.lines == ["Hello, oO!"])
     }
 
     @Test("the README's TLS example serves and calls with mutual TLS")
     func tlsExample() async throws {
-        let made = try await runProcess("bash", ["tools/make-certs", "--out", ".mesh/certs", "server", "client"])
-        #expect(made.status == 0, "\(made.output)")
-        #expect(FileManager.default.changeCurrentDirectoryPath(repositoryRoot.path))
+        // Shared hold: no resource measurement runs meanwhile (ProcessResourceGate).
+        try await withProcessResourceGate(exclusive: false) {
+            let made = try await runProcess("bash", ["tools/make-certs", "--out", ".mesh/certs", "server", "client"])
+            #expect(made.status == 0, "\(made.output)")
+            #expect(FileManager.default.changeCurrentDirectoryPath(repositoryRoot.path))
 
-        var serverConfiguration = HTTP2ServerTransport.Configuration()
-        serverConfiguration.tls = ServerTLSConfiguration(
-            certificateChainPath: ".mesh/certs/server.pem", privateKeyPath: ".mesh/certs/server.key",
-            trustRootsPath: ".mesh/certs/ca.pem", clientCertificateVerification: .required)  // mTLS
+            var serverConfiguration = HTTP2ServerTransport.Configuration()
+            serverConfiguration.tls = ServerTLSConfiguration(
+                certificateChainPath: ".mesh/certs/server.pem", privateKeyPath: ".mesh/certs/server.key",
+                trustRootsPath: ".mesh/certs/ca.pem", clientCertificateVerification: .required)  // mTLS
 
-        var clientConfiguration = HTTP2ClientTransport.Configuration()
-        clientConfiguration.tls = ClientTLSConfiguration(
-            trustRootsPath: ".mesh/certs/ca.pem",
-            certificateChainPath: ".mesh/certs/client.pem", privateKeyPath: ".mesh/certs/client.key")
+            var clientConfiguration = HTTP2ClientTransport.Configuration()
+            clientConfiguration.tls = ClientTLSConfiguration(
+                trustRootsPath: ".mesh/certs/ca.pem",
+                certificateChainPath: ".mesh/certs/client.pem", privateKeyPath: ".mesh/certs/client.key")
 
-        let transport = try HTTP2ServerTransport(host: "127.0.0.1", port: 0, configuration: serverConfiguration)
-        let server = GRPCServer(transport: transport, services: [Greeter()])
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.serve() }
-            defer { server.beginGracefulShutdown() }
-            let client = try HTTP2ClientTransport(host: "127.0.0.1", port: transport.port, configuration: clientConfiguration)
-            try await withGRPCClient(transport: client) { client in
-                var request = Oo_Example_V1_HelloRequest()
-                request.name = "TLS"
-                let reply = try await Oo_Example_V1_Greeter_Client(wrapping: client).sayHello(request)
-                #expect(reply.message == "Hello, TLS!")
+            let transport = try HTTP2ServerTransport(host: "127.0.0.1", port: 0, configuration: serverConfiguration)
+            let server = GRPCServer(transport: transport, services: [Greeter()])
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await server.serve() }
+                defer { server.beginGracefulShutdown() }
+                let client = try HTTP2ClientTransport(host: "127.0.0.1", port: transport.port, configuration: clientConfiguration)
+                try await withGRPCClient(transport: client) { client in
+                    var request = Oo_Example_V1_HelloRequest()
+                    request.name = "TLS"
+                    let reply = try await Oo_Example_V1_Greeter_Client(wrapping: client).sayHello(request)
+                    #expect(reply.message == "Hello, TLS!")
+                }
             }
         }
     }

@@ -110,41 +110,44 @@ struct TLSTests {
 
     @Test("a client that does not offer h2 by ALPN is refused, with a log line saying why")
     func alpnRequired() async throws {
-        let certs = try await TestCertificates.shared()
-        let logs = RecordedLogs()
-        let transport = try HTTP2ServerTransport(
-            host: "127.0.0.1", port: 0, configuration: certs.serverConfiguration(),
-            logger: Logger(label: "test") { _ in RecordingLogHandler(logs: logs) })
-        let server = GRPCServer(transport: transport, services: [TestService()])
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.serve() }
-            defer { server.beginGracefulShutdown() }
-            for protocols in ["['http/1.1']", "None"] {
-                let script = """
-                    import socket, ssl, sys
-                    context = ssl.create_default_context(cafile=sys.argv[2])
-                    protocols = \(protocols)
-                    if protocols: context.set_alpn_protocols(protocols)
-                    try:
-                        with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10) as raw:
-                            with context.wrap_socket(raw, server_hostname="localhost") as tls:
-                                tls.sendall(b"PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n")
-                                print("read:", tls.recv(100))
-                    except (ssl.SSLError, ConnectionError) as error:
-                        print("refused:", error)
-                    """
-                let result = try await runProcess("python3", ["-c", script, String(transport.port), certs.ca])
-                #expect(result.output.contains("refused:") || result.output.contains("read: b''"), "\(protocols): \(result.output)")
+        // Shared hold: no resource measurement runs meanwhile (ProcessResourceGate).
+        try await withProcessResourceGate(exclusive: false) {
+            let certs = try await TestCertificates.shared()
+            let logs = RecordedLogs()
+            let transport = try HTTP2ServerTransport(
+                host: "127.0.0.1", port: 0, configuration: certs.serverConfiguration(),
+                logger: Logger(label: "test") { _ in RecordingLogHandler(logs: logs) })
+            let server = GRPCServer(transport: transport, services: [TestService()])
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await server.serve() }
+                defer { server.beginGracefulShutdown() }
+                for protocols in ["['http/1.1']", "None"] {
+                    let script = """
+                        import socket, ssl, sys
+                        context = ssl.create_default_context(cafile=sys.argv[2])
+                        protocols = \(protocols)
+                        if protocols: context.set_alpn_protocols(protocols)
+                        try:
+                            with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10) as raw:
+                                with context.wrap_socket(raw, server_hostname="localhost") as tls:
+                                    tls.sendall(b"PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n")
+                                    print("read:", tls.recv(100))
+                        except (ssl.SSLError, ConnectionError) as error:
+                            print("refused:", error)
+                        """
+                    let result = try await runProcess("python3", ["-c", script, String(transport.port), certs.ca])
+                    #expect(result.output.contains("refused:") || result.output.contains("read: b''"), "\(protocols): \(result.output)")
+                }
+                // The server is still serving, over h2.
+                try await withHTTP2Client(port: transport.port, configuration: certs.clientConfiguration()) { client in
+                    _ = try await Grpc_Testing_TestService_Client(wrapping: client).emptyCall(Grpc_Testing_Empty())
+                }
             }
-            // The server is still serving, over h2.
-            try await withHTTP2Client(port: transport.port, configuration: certs.clientConfiguration()) { client in
-                _ = try await Grpc_Testing_TestService_Client(wrapping: client).emptyCall(Grpc_Testing_Empty())
-            }
+            let lines = logs.lines
+            #expect(lines.count >= 2, "\(lines)")
+            #expect(lines.contains { $0.contains("refused") && $0.contains("no application protocol") }, "\(lines)")
+            #expect(lines.contains { $0.contains("refused") && $0.contains("did not negotiate HTTP/2 by ALPN") }, "\(lines)")
         }
-        let lines = logs.lines
-        #expect(lines.count >= 2, "\(lines)")
-        #expect(lines.contains { $0.contains("refused") && $0.contains("no application protocol") }, "\(lines)")
-        #expect(lines.contains { $0.contains("refused") && $0.contains("did not negotiate HTTP/2 by ALPN") }, "\(lines)")
     }
 
     @Test("grpcio's client passes against our TLS server", arguments: [
@@ -182,18 +185,21 @@ struct TLSTests {
 
     @Test("unusable TLS files are reported when the transport is made, naming the file")
     func configurationErrors() async throws {
-        let certs = try await TestCertificates.shared()
-        var missing = HTTP2ServerTransport.Configuration()
-        missing.tls = ServerTLSConfiguration(certificateChainPath: "/nonexistent/cert.pem", privateKeyPath: certs.key("server"))
-        #expect(Self.transportError(missing).contains("/nonexistent/cert.pem"))
-        var mismatched = HTTP2ServerTransport.Configuration()
-        mismatched.tls = ServerTLSConfiguration(certificateChainPath: certs.certificate("server"), privateKeyPath: certs.key("client"))
-        let mismatch = Self.transportError(mismatched)
-        #expect(mismatch.contains("client.key") && mismatch.contains("mismatch"), "\(mismatch)")
-        var noRoots = HTTP2ServerTransport.Configuration()
-        noRoots.tls = ServerTLSConfiguration(
-            certificateChainPath: certs.certificate("server"), privateKeyPath: certs.key("server"), clientCertificateVerification: .required)
-        #expect(Self.transportError(noRoots).contains("trustRootsPath"))
+        // Shared hold: no resource measurement runs meanwhile (ProcessResourceGate).
+        try await withProcessResourceGate(exclusive: false) {
+            let certs = try await TestCertificates.shared()
+            var missing = HTTP2ServerTransport.Configuration()
+            missing.tls = ServerTLSConfiguration(certificateChainPath: "/nonexistent/cert.pem", privateKeyPath: certs.key("server"))
+            #expect(Self.transportError(missing).contains("/nonexistent/cert.pem"))
+            var mismatched = HTTP2ServerTransport.Configuration()
+            mismatched.tls = ServerTLSConfiguration(certificateChainPath: certs.certificate("server"), privateKeyPath: certs.key("client"))
+            let mismatch = Self.transportError(mismatched)
+            #expect(mismatch.contains("client.key") && mismatch.contains("mismatch"), "\(mismatch)")
+            var noRoots = HTTP2ServerTransport.Configuration()
+            noRoots.tls = ServerTLSConfiguration(
+                certificateChainPath: certs.certificate("server"), privateKeyPath: certs.key("server"), clientCertificateVerification: .required)
+            #expect(Self.transportError(noRoots).contains("trustRootsPath"))
+        }
     }
 
     /// The error making a server transport with `configuration` throws, as text.

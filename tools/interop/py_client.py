@@ -357,6 +357,8 @@ def parse_args(argv):
     parser.add_argument("--use_tls", type=parse_bool, nargs="?", const=True, default=False,
                         help="connect with TLS")
     parser.add_argument("--ca_file", help="with --use_tls: PEM CA certificates to trust")
+    parser.add_argument("--compression", choices=["none", "gzip", "deflate"], default="none",
+                        help="compress every request message with this encoding")
     parser.add_argument("--cert_file", help="with --use_tls: PEM client certificate chain (mTLS)")
     parser.add_argument("--key_file", help="with --use_tls: PEM client private key (mTLS)")
     parser.add_argument("--timeout_seconds", type=float, default=60.0,
@@ -396,14 +398,16 @@ def main(argv):
 
     try:
         target = f"{host}:{args.server_port}"
+        compression = {"none": grpc.Compression.NoCompression, "gzip": grpc.Compression.Gzip,
+                       "deflate": grpc.Compression.Deflate}[args.compression]
         if args.use_tls:
             credentials = grpc.ssl_channel_credentials(
                 root_certificates=read_file(args.ca_file) if args.ca_file else None,
                 private_key=read_file(args.key_file) if args.key_file else None,
                 certificate_chain=read_file(args.cert_file) if args.cert_file else None)
-            channel = grpc.secure_channel(target, credentials, options=options)
+            channel = grpc.secure_channel(target, credentials, options=options, compression=compression)
         else:
-            channel = grpc.insecure_channel(target, options=options)
+            channel = grpc.insecure_channel(target, options=options, compression=compression)
         with channel:
             TEST_CASES[name](channel)
     except TestFailure as failure:

@@ -239,6 +239,8 @@ def parse_args(argv):
     parser.add_argument("--use_tls", type=parse_bool, nargs="?", const=True, default=False,
                         help="serve TLS with --cert_file and --key_file")
     parser.add_argument("--cert_file", help="with --use_tls: PEM certificate chain")
+    parser.add_argument("--compression", choices=["none", "gzip", "deflate"], default="none",
+                        help="compress every response message with this encoding")
     parser.add_argument("--key_file", help="with --use_tls: PEM private key")
     parser.add_argument("--client_ca_file",
                         help="with --use_tls: require client certificates signed by these CAs")
@@ -262,6 +264,8 @@ def main(argv):
         # Each streaming RPC occupies a worker thread for its whole lifetime.
         futures.ThreadPoolExecutor(max_workers=64),
         options=[("grpc.so_reuseport", 0)],  # fail loudly if the port is taken
+        compression={"none": grpc.Compression.NoCompression, "gzip": grpc.Compression.Gzip,
+                     "deflate": grpc.Compression.Deflate}[args.compression],
     )
     test_pb2_grpc.add_TestServiceServicer_to_server(TestService(), server)
     # grpc.testing.UnimplementedService is intentionally not registered.

@@ -181,6 +181,9 @@ class Peer:
         self.server_settings = {}
         self.goaway = None
         self.closed = False
+        # The server closed the connection while we were still writing (EPIPE/ECONNRESET):
+        # what it sent before may still be read.
+        self.write_failed = False
         # "all": hand every received byte back at once (stream and connection windows);
         # "connection": only the connection window (the stream's stays exhausted);
         # "none": never send WINDOW_UPDATE.
@@ -189,8 +192,11 @@ class Peer:
 
     def flush(self):
         data = self.conn.data_to_send()
-        if data:
-            self.sock.sendall(data)
+        if data and not self.write_failed:
+            try:
+                self.sock.sendall(data)
+            except (BrokenPipeError, ConnectionResetError):
+                self.write_failed = True
 
     def close(self, reset=False):
         if reset:
@@ -478,10 +484,18 @@ def compressed_flag_without_encoding(port):
     return one_call(port, SERVICE + "EmptyCall", grpc_frame(b"", compressed=1))
 
 
+def decompression_bomb(port):
+    """A gzip message of ~64 KiB that inflates to 64 MiB, far over the 4 MiB limit."""
+    import gzip
+    bomb = gzip.compress(bytes(64 << 20), compresslevel=9)
+    return one_call(port, SERVICE + "UnaryCall", grpc_frame(bomb, compressed=1),
+                    extra=[("grpc-encoding", "gzip")])
+
+
 def unsupported_encoding(port):
     peer = Peer(port)
     try:
-        stream_id = peer.start(SERVICE + "EmptyCall", grpc_frame(b""), extra=[("grpc-encoding", "gzip")])
+        stream_id = peer.start(SERVICE + "EmptyCall", grpc_frame(b""), extra=[("grpc-encoding", "snappy")])
         state = peer.streams[stream_id]
         peer.pump(lambda: state.done)
         result = state.summary()
@@ -556,6 +570,7 @@ def many_streams(port, extra_streams=8):
             "reset": first_excess.get("reset"),
             "reset_code": first_excess.get("reset_code"),
             "goaway": peer.goaway,
+            "connection_closed": peer.closed or peer.write_failed,
             "connection_usable": connection_usable,
         }
     finally:
@@ -629,6 +644,7 @@ SCENARIOS = {
     "never_reads": never_reads,
     "compressed_flag_without_encoding": compressed_flag_without_encoding,
     "unsupported_encoding": unsupported_encoding,
+    "decompression_bomb": decompression_bomb,
     "bad_base64_metadata": bad_base64_metadata,
     "many_streams": many_streams,
     "connection_window_leak": connection_window_leak,

@@ -9,10 +9,15 @@ public struct CallOptions: Sendable, Hashable {
     /// limit applies (4 MiB unless configured).
     public var maxResponseMessageBytes: Int?
 
+    /// How request messages are compressed (`grpc-encoding`). A message that compression
+    /// would not make smaller is sent uncompressed. Defaults to `.identity`: none.
+    public var compression: CompressionAlgorithm
+
     /// Creates options.
-    public init(timeout: Duration? = nil, maxResponseMessageBytes: Int? = nil) {
+    public init(timeout: Duration? = nil, maxResponseMessageBytes: Int? = nil, compression: CompressionAlgorithm = .identity) {
         self.timeout = timeout
         self.maxResponseMessageBytes = maxResponseMessageBytes
+        self.compression = compression
     }
 
     /// No timeout, transport limits.

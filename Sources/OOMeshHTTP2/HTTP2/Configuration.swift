@@ -1,3 +1,5 @@
+import OOMesh
+
 /// Settings of the HTTP/2 transport shared by servers and clients.
 ///
 /// Every default is stated; names follow other gRPC stacks so settings carry across.
@@ -26,6 +28,12 @@ public struct HTTP2Configuration: Sendable, Hashable {
     /// The most streams a peer may have open at once on one connection
     /// (SETTINGS_MAX_CONCURRENT_STREAMS). Default: 256.
     public var maxConcurrentStreams: Int = 256
+
+    /// The message encodings this side accepts (besides identity, always accepted) and
+    /// announces in `grpc-accept-encoding`. A request in another encoding is refused with
+    /// `UNIMPLEMENTED` and this list; a server answers in the request's encoding when the
+    /// client accepts it. Default: gzip and deflate.
+    public var enabledCompression: [CompressionAlgorithm] = [.gzip, .deflate]
 
     /// Creates the defaults.
     public init() {}

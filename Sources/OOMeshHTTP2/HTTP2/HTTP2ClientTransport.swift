@@ -86,6 +86,10 @@ public final class HTTP2ClientTransport: ClientTransport {
         }
         stream.clientInbox = inbox
         stream.deadline = options.timeout.map { .now + $0 }
+        if options.compression != .identity {
+            stream.sendEncoding = options.compression
+            outbox.setCompression(options.compression)
+        }
         loop.executeOrRun { manager.attach(stream) }
         defer { loop.executeOrRun { manager.finished(stream) } }
 

@@ -380,7 +380,8 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         let total = outBuffer.count
         let result: Bool = outBuffer.withUnsafeBytes { bytes in
             while written < total {
-                let count = write(fd, bytes.baseAddress! + written, total - written)
+                // send with MSG_NOSIGNAL: a peer that has gone must not kill the process with SIGPIPE.
+                let count = send(fd, bytes.baseAddress! + written, total - written, Int32(MSG_NOSIGNAL))
                 if count >= 0 {
                     written += count
                     continue
@@ -460,6 +461,11 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         scheduleFlush()
     }
 
+    /// The `grpc-accept-encoding` this side sends: what it can decompress.
+    private var acceptEncodingHeader: String {
+        MessageCompression.acceptEncodingHeader(configuration.enabledCompression)
+    }
+
     private var dataProvider: nghttp2_data_provider {
         nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: NGHTTP2Callbacks.readData)
     }
@@ -468,6 +474,8 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         var block = HeaderBlock()
         block.add(":status", "200")
         block.add("content-type", "application/grpc")
+        if stream.sendEncoding != .identity { block.add("grpc-encoding", stream.sendEncoding.name) }
+        block.add("grpc-accept-encoding", acceptEncodingHeader)
         addMetadata(metadata, to: &block)
         var provider = dataProvider
         let result = block.withNV { nghttp2_submit_response(session, stream.id, $0, $1, &provider) }
@@ -491,12 +499,14 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         guard case .client(let authority) = role else { return }
         var block = HeaderBlock()
         block.add(":method", "POST")
-        block.add(":scheme", "http")
+        block.add(":scheme", tls == nil ? "http" : "https")
         block.add(":path", stream.descriptor.path)
         block.add(":authority", authority)
         block.add("content-type", "application/grpc")
         block.add("te", "trailers")
         block.add("user-agent", "oo-mesh/0.1")
+        if stream.sendEncoding != .identity { block.add("grpc-encoding", stream.sendEncoding.name) }
+        block.add("grpc-accept-encoding", acceptEncodingHeader)
         if let deadline = stream.deadline {
             block.add("grpc-timeout", HeaderCoding.formatTimeout(deadline - .now))
         }
@@ -655,8 +665,8 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         // Bytes of this chunk that delivered messages carry as their flow-control debt.
         var owedInChunk = 0
         do {
-            try stream.deframer.process(data) { message in
-                let owed = 5 + message.count - stream.partialCredited
+            try stream.deframer.process(data) { message, wireLength in
+                let owed = 5 + wireLength - stream.partialCredited
                 stream.partialCredited = 0
                 owedInChunk += owed
                 if let inbox = stream.serverInbox {
@@ -738,7 +748,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
 
     private func acceptRequest(_ stream: HTTP2Stream, headers: [(name: String, value: String)]) {
         guard case .server(let handler) = role else { return }
-        var method = "", path = "", contentType = "", timeout: String?, encoding: String?
+        var method = "", path = "", contentType = "", timeout: String?, encoding: String?, acceptEncoding: String?
         var metadata = Metadata()
         for (name, value) in headers {
             switch name {
@@ -747,6 +757,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
             case "content-type": contentType = value
             case "grpc-timeout": timeout = value
             case "grpc-encoding": encoding = value
+            case "grpc-accept-encoding": acceptEncoding = value
             default:
                 guard !HeaderCoding.isReserved(name) else { continue }
                 guard let parsed = HeaderCoding.metadataValue(name: name, value: value) else {
@@ -764,9 +775,20 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         guard let descriptor = MethodDescriptor(path: path) else {
             return reject(stream, Status(code: .unimplemented, message: "Malformed method path '\(path)'; expected /package.Service/Method."))
         }
-        if let encoding, encoding != "identity" {
-            return reject(stream, Status(code: .unimplemented, message: "Message encoding '\(encoding)' is not supported; this server accepts: identity."),
-                          extra: [("grpc-accept-encoding", "identity")])
+        if let encoding {
+            guard let algorithm = CompressionAlgorithm(rawValue: encoding),
+                  algorithm == .identity || configuration.enabledCompression.contains(algorithm) else {
+                return reject(
+                    stream,
+                    Status(code: .unimplemented, message: "Message encoding '\(encoding)' is not supported; this server accepts: \(acceptEncodingHeader)."),
+                    extra: [("grpc-accept-encoding", acceptEncodingHeader)])
+            }
+            stream.deframer.encoding = algorithm
+            // Answer in the client's encoding when it accepts it (as grpc-go does).
+            if algorithm != .identity, MessageCompression.parseAcceptEncoding(acceptEncoding).contains(algorithm) {
+                stream.sendEncoding = algorithm
+                stream.outbox.setCompression(algorithm)
+            }
         }
         var deadline: ContinuousClock.Instant?
         if let timeout {
@@ -853,6 +875,12 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         guard parsed.contentType.hasPrefix("application/grpc") else {
             return resetStream(stream, reason: "The server answered with content-type '\(parsed.contentType)', not application/grpc.", code: .unknown)
         }
+        if let encoding = parsed.encoding {
+            guard let algorithm = CompressionAlgorithm(rawValue: encoding) else {
+                return resetStream(stream, reason: "The server used message encoding '\(encoding)', which this client does not support.", code: .internal)
+            }
+            stream.deframer.encoding = algorithm
+        }
         stream.responseHeadersReceived = true
         _ = inbox.deliver(.metadata(parsed.metadata))
     }
@@ -875,6 +903,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
 private struct ResponseHeaders {
     var httpStatus: Int?
     var contentType = ""
+    var encoding: String?
     var status: Status?
     var metadata = Metadata()
 
@@ -885,6 +914,7 @@ private struct ResponseHeaders {
             switch name {
             case ":status": httpStatus = Int(value)
             case "content-type": contentType = value
+            case "grpc-encoding": encoding = value
             case "grpc-status": code = Int(value).map(StatusCode.init(wireValue:)) ?? .unknown
             case "grpc-message": message = HeaderCoding.percentDecode(value)
             default:

@@ -19,6 +19,8 @@ final class HTTP2Stream: @unchecked Sendable {
     var clientInbox: StreamInbox<RPCResponsePart>?
 
     var deframer: MessageDeframer
+    /// The encoding of the messages this side sends (announced in `grpc-encoding`).
+    var sendEncoding: CompressionAlgorithm = .identity
     /// Flow-control bytes of the message being reassembled already returned to the peer.
     var partialCredited = 0
 

@@ -37,6 +37,7 @@ final class StreamOutbox: Sendable {
         var kickScheduled = false
         var writer: CheckedContinuation<Void, any Error>?
         var writerID: UInt64 = 0
+        var compression: CompressionAlgorithm = .identity
     }
 
     private let state = Mutex(State())
@@ -51,8 +52,25 @@ final class StreamOutbox: Sendable {
 
     // MARK: Application side
 
+    /// Compresses the messages written from now on (each one only if that makes it
+    /// smaller). Set before the first message.
+    func setCompression(_ algorithm: CompressionAlgorithm) {
+        state.withLock { $0.compression = algorithm }
+    }
+
     /// Queues parts; suspends while the queue is over its high-water mark.
     func write(headers: Metadata?, messages: [[UInt8]], end: End?) async throws {
+        // Compression runs here, on the writer's task, not on the event loop.
+        let compression = messages.isEmpty ? .identity : state.withLock { $0.compression }
+        var framed: [(prefix: [UInt8], body: [UInt8])] = []
+        framed.reserveCapacity(messages.count)
+        for message in messages {
+            if compression != .identity, let compressed = MessageCompression.compress(message, with: compression) {
+                framed.append((MessageFraming.prefix(length: compressed.count, compressed: true), compressed))
+            } else {
+                framed.append((MessageFraming.prefix(length: message.count), message))
+            }
+        }
         let (scheduleKick, mustWait): (Bool, Bool) = try state.withLock { state in
             if let closed = state.closed {
                 switch closed {
@@ -69,10 +87,10 @@ final class StreamOutbox: Sendable {
                 }
                 state.headers = headers
             }
-            for message in messages {
-                state.chunks.append(MessageFraming.prefix(length: message.count))
-                state.chunks.append(message)
-                state.queuedBytes += 5 + message.count
+            for (prefix, body) in framed {
+                state.chunks.append(prefix)
+                state.chunks.append(body)
+                state.queuedBytes += 5 + body.count
             }
             if let end { state.end = end }
             let schedule = !state.kickScheduled

@@ -3,10 +3,10 @@ import OOMesh
 /// gRPC's length-prefixed message framing: a 1-byte compressed flag, a 4-byte big-endian
 /// length, then the message.
 enum MessageFraming {
-    /// The 5-byte prefix for an uncompressed message of `length` bytes.
-    static func prefix(length: Int) -> [UInt8] {
+    /// The 5-byte prefix for a message of `length` bytes (as sent: compressed or not).
+    static func prefix(length: Int, compressed: Bool = false) -> [UInt8] {
         let length = UInt32(truncatingIfNeeded: length)
-        return [0, UInt8(length >> 24), UInt8((length >> 16) & 0xFF), UInt8((length >> 8) & 0xFF), UInt8(length & 0xFF)]
+        return [compressed ? 1 : 0, UInt8(length >> 24), UInt8((length >> 16) & 0xFF), UInt8((length >> 8) & 0xFF), UInt8(length & 0xFF)]
     }
 }
 
@@ -14,11 +14,14 @@ enum MessageFraming {
 ///
 /// The length is checked against the limit from the prefix, before any of the message
 /// is buffered, so a peer cannot make us hold more than `maxMessageBytes` per stream.
+/// Compressed messages are decompressed with the same limit on their decompressed size.
 struct MessageDeframer {
-    /// The largest message accepted.
+    /// The largest message accepted, compressed or decompressed.
     let maxMessageBytes: Int
-    /// Whether the peer declared a message encoding; without one the compressed flag is an error.
-    var compressionNegotiated = false
+    /// The `grpc-encoding` the peer declared for the stream; nil when it declared none
+    /// (then the compressed flag is an error).
+    var encoding: CompressionAlgorithm?
+    private var compressed = false
 
     private var header: [UInt8] = []
     private var body: [UInt8] = []
@@ -35,8 +38,9 @@ struct MessageDeframer {
     /// Bytes of a partial message held right now.
     var bufferedBytes: Int { header.count + body.count }
 
-    /// Feeds bytes; calls `onMessage` for every message they complete.
-    mutating func process(_ bytes: UnsafeRawBufferPointer, onMessage: ([UInt8]) -> Void) throws(RPCError) {
+    /// Feeds bytes; calls `onMessage` for every message they complete, with the message
+    /// (decompressed) and the bytes it took on the wire (for flow control).
+    mutating func process(_ bytes: UnsafeRawBufferPointer, onMessage: (_ message: [UInt8], _ wireLength: Int) -> Void) throws(RPCError) {
         var index = 0
         let count = bytes.count
         while index < count {
@@ -45,9 +49,10 @@ struct MessageDeframer {
                 body.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[index..<(index + take)]))
                 index += take
                 if body.count == length {
-                    onMessage(body)
+                    let message = try decoded(body)
                     body = []
                     expected = nil
+                    onMessage(message, length)
                 }
                 continue
             }
@@ -64,8 +69,8 @@ struct MessageDeframer {
                 }
             }
             if expected == 0 {
-                onMessage([])
                 expected = nil
+                onMessage(try decoded([]), 0)
             }
         }
     }
@@ -73,11 +78,12 @@ struct MessageDeframer {
     private mutating func startMessage(_ flag: UInt8, _ b0: UInt8, _ b1: UInt8, _ b2: UInt8, _ b3: UInt8) throws(RPCError) {
         let length = Int(b0) << 24 | Int(b1) << 16 | Int(b2) << 8 | Int(b3)
         switch flag {
-        case 0: break
-        case 1 where !compressionNegotiated:
+        case 0:
+            compressed = false
+        case 1 where encoding == nil || encoding == .identity:
             throw RPCError(code: .internal, message: "A message has the compressed flag set, but no grpc-encoding was declared for the stream.")
         case 1:
-            throw RPCError(code: .unimplemented, message: "Compressed messages are not supported yet; use identity encoding.")
+            compressed = true
         default:
             throw RPCError(code: .internal, message: "Invalid message prefix: compressed flag is \(flag), expected 0 or 1.")
         }
@@ -86,5 +92,10 @@ struct MessageDeframer {
         }
         expected = length
         body.reserveCapacity(length)
+    }
+
+    private func decoded(_ body: [UInt8]) throws(RPCError) -> [UInt8] {
+        guard compressed, let encoding else { return body }
+        return try MessageCompression.decompress(body, with: encoding, limit: maxMessageBytes)
     }
 }

@@ -86,6 +86,8 @@ final class ResidentPeakSampler: Sendable {
 /// also use exact, port-scoped checks where they can.
 actor ProcessResourceGate {
     static let shared = ProcessResourceGate()
+    /// Whether the current task already holds the gate.
+    @TaskLocal static var held = false
 
     private var sharedHolders = 0
     private var exclusiveHeld = false
@@ -121,9 +123,11 @@ actor ProcessResourceGate {
 func withProcessResourceGate<Result: Sendable>(
     exclusive: Bool, _ body: () async throws -> Result
 ) async throws -> Result {
+    // Nested use (a measuring test's own server and client) runs under the outer hold.
+    if ProcessResourceGate.held { return try await body() }
     await ProcessResourceGate.shared.acquire(exclusive: exclusive)
     do {
-        let result = try await body()
+        let result = try await ProcessResourceGate.$held.withValue(true) { try await body() }
         await ProcessResourceGate.shared.release(exclusive: exclusive)
         return result
     } catch {

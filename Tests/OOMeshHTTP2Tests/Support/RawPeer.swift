@@ -42,6 +42,7 @@ struct RawPeerReport: Decodable, Sendable {
     var excessRefused: Int?
     var excessResetCodes: [Int?]?
     var connectionUsable: Bool?
+    var connectionClosed: Bool?
 
     // connection_window_leak
     var rounds: Int?

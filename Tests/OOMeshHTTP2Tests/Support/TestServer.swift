@@ -9,6 +9,18 @@ func withHTTP2Server<Result: Sendable>(
     interceptors: [any ServerInterceptor] = [],
     _ body: (HTTP2ServerTransport) async throws -> Result
 ) async throws -> Result {
+    // Shared: servers run side by side, but never while a resource test measures.
+    try await withProcessResourceGate(exclusive: false) {
+        try await runHTTP2Server(services: services, configuration: configuration, interceptors: interceptors, body)
+    }
+}
+
+private func runHTTP2Server<Result: Sendable>(
+    services: [any RPCService],
+    configuration: HTTP2ServerTransport.Configuration,
+    interceptors: [any ServerInterceptor],
+    _ body: (HTTP2ServerTransport) async throws -> Result
+) async throws -> Result {
     let transport = try HTTP2ServerTransport(host: "127.0.0.1", port: 0, configuration: configuration)
     let server = GRPCServer(transport: transport, services: services, interceptors: interceptors)
     return try await withThrowingTaskGroup(of: Void.self) { group in
@@ -31,5 +43,7 @@ func withHTTP2Client<Result: Sendable>(
     port: Int, configuration: HTTP2ClientTransport.Configuration = .defaults,
     _ body: (GRPCClient) async throws -> Result
 ) async throws -> Result {
-    try await withGRPCClient(transport: try HTTP2ClientTransport(host: "127.0.0.1", port: port, configuration: configuration), body)
+    try await withProcessResourceGate(exclusive: false) {
+        try await withGRPCClient(transport: try HTTP2ClientTransport(host: "127.0.0.1", port: port, configuration: configuration), body)
+    }
 }

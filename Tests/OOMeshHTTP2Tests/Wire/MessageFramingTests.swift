@@ -6,7 +6,7 @@ import Testing
 private func feed(_ deframer: inout MessageDeframer, _ bytes: some Collection<UInt8>) throws -> [[UInt8]] {
     var messages: [[UInt8]] = []
     try Array(bytes).withUnsafeBytes { buffer in
-        try deframer.process(buffer) { messages.append($0) }
+        try deframer.process(buffer) { message, _ in messages.append(message) }
     }
     return messages
 }
@@ -121,7 +121,7 @@ struct MessageFramingTests {
         var deframer = MessageDeframer(maxMessageBytes: limit)
         var delivered = 0
         let error = #expect(throws: RPCError.self) {
-            try (prefix + [1, 2, 3]).withUnsafeBytes { try deframer.process($0) { _ in delivered += 1 } }
+            try (prefix + [1, 2, 3]).withUnsafeBytes { try deframer.process($0) { _, _ in delivered += 1 } }
         }
         #expect(error?.code == .resourceExhausted)
         #expect(delivered == 0)
@@ -140,7 +140,7 @@ struct MessageFramingTests {
         var delivered: [[UInt8]] = []
         let stream = framed([[1], [2, 3]]) + MessageFraming.prefix(length: 5) + [1, 2, 3, 4, 5]
         let error = #expect(throws: RPCError.self) {
-            try stream.withUnsafeBytes { try deframer.process($0) { delivered.append($0) } }
+            try stream.withUnsafeBytes { try deframer.process($0) { message, _ in delivered.append(message) } }
         }
         #expect(error?.code == .resourceExhausted)
         #expect(delivered == [[1], [2, 3]])
@@ -158,19 +158,65 @@ struct MessageFramingTests {
         #expect(slowError?.code == .internal)
     }
 
-    @Test("the compressed flag with a declared encoding is not INTERNAL (compression is not supported yet)")
-    func compressedWithEncoding() throws {
-        var deframer = MessageDeframer(maxMessageBytes: 1024)
-        deframer.compressionNegotiated = true
-        let error = #expect(throws: RPCError.self) { try feed(&deframer, [1, 0, 0, 0, 2, 0xAA, 0xBB]) }
-        #expect(error?.code == .unimplemented)
+    @Test("a compressed message is decompressed with the declared encoding", arguments: [CompressionAlgorithm.gzip, .deflate])
+    func compressedWithEncoding(_ algorithm: CompressionAlgorithm) throws {
+        let message = Array(repeating: UInt8(ascii: "a"), count: 10_000)
+        let compressed = try #require(MessageCompression.compress(message, with: algorithm))
+        #expect(compressed.count < 200)
+        var deframer = MessageDeframer(maxMessageBytes: 1 << 20)
+        deframer.encoding = algorithm
+        var wireLengths: [Int] = []
+        var messages: [[UInt8]] = []
+        try (MessageFraming.prefix(length: compressed.count, compressed: true) + compressed + framed([[1, 2]])).withUnsafeBytes {
+            try deframer.process($0) { message, wireLength in
+                messages.append(message)
+                wireLengths.append(wireLength)
+            }
+        }
+        #expect(messages == [message, [1, 2]])
+        // Flow control counts what crossed the wire, not what it decompressed to.
+        #expect(wireLengths == [compressed.count, 2])
+    }
+
+    @Test("a message that decompresses past the limit is RESOURCE_EXHAUSTED (a decompression bomb)",
+          arguments: [CompressionAlgorithm.gzip, .deflate])
+    func decompressionBomb(_ algorithm: CompressionAlgorithm) throws {
+        let bomb = try #require(MessageCompression.compress([UInt8](repeating: 0, count: 16 << 20), with: algorithm))
+        #expect(bomb.count < 64 << 10)
+        var deframer = MessageDeframer(maxMessageBytes: 1 << 20)
+        deframer.encoding = algorithm
+        let error = #expect(throws: RPCError.self) {
+            try feed(&deframer, MessageFraming.prefix(length: bomb.count, compressed: true) + bomb)
+        }
+        #expect(error?.code == .resourceExhausted)
+        #expect(error?.message.contains("1048576") == true)
+    }
+
+    @Test("corrupt and truncated compressed data is INTERNAL", arguments: [CompressionAlgorithm.gzip, .deflate])
+    func corruptCompressedData(_ algorithm: CompressionAlgorithm) throws {
+        let good = try #require(MessageCompression.compress(Array(repeating: 7, count: 1000), with: algorithm))
+        for bad in [Array(good.prefix(good.count / 2)), [0xDE, 0xAD, 0xBE, 0xEF], []] {
+            var deframer = MessageDeframer(maxMessageBytes: 1 << 20)
+            deframer.encoding = algorithm
+            let error = #expect(throws: RPCError.self) {
+                try feed(&deframer, MessageFraming.prefix(length: bad.count, compressed: true) + bad)
+            }
+            #expect(error?.code == .internal, "\(bad.count) bytes")
+        }
+    }
+
+    @Test("compression that would not shrink a message is skipped")
+    func incompressible() {
+        #expect(MessageCompression.compress([], with: .gzip) == nil)
+        #expect(MessageCompression.compress([1, 2, 3], with: .gzip) == nil)
+        #expect(MessageCompression.compress(Array(repeating: 1, count: 100), with: .identity) == nil)
     }
 
     @Test("a flag other than 0 or 1 is INTERNAL, encoding or not",
-          arguments: [UInt8(2), 3, 0x80, 0xFF], [false, true])
-    func invalidFlag(_ flag: UInt8, _ negotiated: Bool) throws {
+          arguments: [UInt8(2), 3, 0x80, 0xFF], [nil, CompressionAlgorithm.gzip])
+    func invalidFlag(_ flag: UInt8, _ encoding: CompressionAlgorithm?) throws {
         var deframer = MessageDeframer(maxMessageBytes: 1024)
-        deframer.compressionNegotiated = negotiated
+        deframer.encoding = encoding
         let error = #expect(throws: RPCError.self) { try feed(&deframer, [flag, 0, 0, 0, 0]) }
         #expect(error?.code == .internal)
     }
