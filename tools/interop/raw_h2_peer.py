@@ -430,6 +430,43 @@ def abrupt_close_mid_message(port):
     return {"cases": cases}
 
 
+def ping_flood(port, pings=10):
+    """PINGs 20 ms apart with no call open: the server should answer the first few, then
+    end the connection with GOAWAY(ENHANCE_YOUR_CALM) ("too_many_pings")."""
+    peer = Peer(port)
+    try:
+        peer.wait_settings()
+        sent = 0
+        for index in range(pings):
+            if peer.goaway is not None or peer.closed:
+                break
+            peer.conn.ping(struct.pack(">Q", index))
+            peer.flush()
+            sent += 1
+            peer.pump(lambda: peer.goaway is not None, timeout=0.02)
+        peer.pump(lambda: peer.goaway is not None or peer.closed, timeout=2.0)
+        closed = peer.pump(lambda: peer.closed, timeout=2.0)
+        return {"goaway": peer.goaway, "pings_sent": sent, "connection_closed": closed or peer.closed}
+    finally:
+        peer.close()
+
+
+def silent_peer(port, wait_seconds=3.0):
+    """Connects, then neither reads nor writes: a server with keepalive PINGs it, gets no
+    ACK and closes the connection. Reports how long until the socket was closed."""
+    peer = Peer(port)
+    try:
+        peer.wait_settings()
+        peer.pump(lambda: False, timeout=0.1)  # SETTINGS ACK exchanged
+        start = time.monotonic()
+        time.sleep(wait_seconds)  # not reading: no PING ACK goes out
+        # Now drain what the server sent; the connection must be over.
+        closed = peer.pump(lambda: peer.closed, timeout=1.0)
+        return {"connection_closed": closed or peer.closed, "seconds": round(time.monotonic() - start, 3)}
+    finally:
+        peer.close()
+
+
 def never_reads(port, hold_seconds=3.0):
     """Streams asking for 200 x 256 KiB that are never read.
 
@@ -645,6 +682,8 @@ SCENARIOS = {
     "compressed_flag_without_encoding": compressed_flag_without_encoding,
     "unsupported_encoding": unsupported_encoding,
     "decompression_bomb": decompression_bomb,
+    "ping_flood": ping_flood,
+    "silent_peer": silent_peer,
     "bad_base64_metadata": bad_base64_metadata,
     "many_streams": many_streams,
     "connection_window_leak": connection_window_leak,

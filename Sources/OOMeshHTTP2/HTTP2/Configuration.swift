@@ -35,6 +35,37 @@ public struct HTTP2Configuration: Sendable, Hashable {
     /// client accepts it. Default: gzip and deflate.
     public var enabledCompression: [CompressionAlgorithm] = [.gzip, .deflate]
 
+    /// Send a PING after this long without receiving anything, and close the connection
+    /// when its ACK does not come within ``keepaliveTimeout``: finds dead peers and keeps
+    /// idle connections open through middleboxes. Default: nil, no keepalive PINGs (servers
+    /// usually set 2 hours, as gRPC does; clients a minute or more).
+    public var keepaliveInterval: Duration?
+
+    /// How long a keepalive PING may wait for its ACK. Default: 20 seconds, as in gRPC.
+    public var keepaliveTimeout: Duration = .seconds(20)
+
+    /// Server: a connection without any open stream for this long is shut down gracefully
+    /// (GOAWAY), freeing its resources. Default: nil, never.
+    public var maxConnectionIdle: Duration?
+
+    /// Server: a connection this old is shut down gracefully, so clients spread out again
+    /// over replicas; calls still open get ``maxConnectionAgeGrace`` to finish. Default:
+    /// nil, never.
+    public var maxConnectionAge: Duration?
+
+    /// Server: how long calls may run on after ``maxConnectionAge``. Default: nil, as long
+    /// as they take.
+    public var maxConnectionAgeGrace: Duration?
+
+    /// Server: the shortest interval between PINGs a client may send (ping-abuse policing,
+    /// like grpc-go's `MinTime`); a PING sooner than this is a strike. Default: 5 minutes.
+    public var minPeerPingInterval: Duration = .seconds(300)
+
+    /// Server: how many strikes are forgiven; one more and the connection is closed with
+    /// GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings"). Strikes reset when a call starts.
+    /// Default: 2, as in grpc-go.
+    public var maxPingStrikes: Int = 2
+
     /// Creates the defaults.
     public init() {}
 

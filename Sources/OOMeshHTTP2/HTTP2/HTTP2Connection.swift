@@ -51,6 +51,18 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     private var awaitingShutdownPingAck = false
     /// Closes the connection when the shutdown grace period ends.
     private var graceTimer: LoopTimer?
+
+    // Connection management (keepalive, idle, age, ping policing); see HTTP2Configuration.
+    private var lastReceived = ContinuousClock.now
+    private var lastStreamActivity = ContinuousClock.now
+    private var keepaliveTimer: LoopTimer?
+    private var keepalivePingSent: ContinuousClock.Instant?
+    private var idleTimer: LoopTimer?
+    private var ageTimer: LoopTimer?
+    private var lastPeerPing: ContinuousClock.Instant?
+    private var pingStrikes = 0
+    /// Set when the connection must close as soon as what is queued has been written.
+    private var closeAfterFlush: String?
     private(set) var isClosed = false
     /// Called once, on the loop, when the connection has closed.
     var onClose: ((HTTP2Connection) -> Void)?
@@ -139,6 +151,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         }
         nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), settings, settings.count)
         nghttp2_session_set_local_window_size(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, Int32(configuration.targetConnectionWindowBytes))
+        startConnectionManagement()
         let waiting = pendingStreams
         pendingStreams = []
         for stream in waiting { pump(stream) }
@@ -202,6 +215,10 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         onTLSFailure = nil
         graceTimer?.cancel()
         graceTimer = nil
+        for timer in [keepaliveTimer, idleTimer, ageTimer] { timer?.cancel() }
+        keepaliveTimer = nil
+        idleTimer = nil
+        ageTimer = nil
         onClose?(self)
         onClose = nil
     }
@@ -221,10 +238,83 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         }
     }
 
+    // MARK: Connection management
+
+    private func startConnectionManagement() {
+        if let interval = configuration.keepaliveInterval {
+            scheduleKeepalive(after: interval)
+        }
+        if isServer, let idle = configuration.maxConnectionIdle {
+            scheduleIdleCheck(after: idle)
+        }
+        if isServer, let age = configuration.maxConnectionAge {
+            ageTimer = loop.schedule(at: .now + age) { [weak self] in
+                guard let self else { return }
+                beginGracefulShutdown(grace: configuration.maxConnectionAgeGrace)
+            }
+        }
+    }
+
+    /// Keepalive: a PING when nothing was received for `keepaliveInterval`; the
+    /// connection closes when its ACK is late by `keepaliveTimeout`.
+    private func scheduleKeepalive(after delay: Duration) {
+        keepaliveTimer = loop.schedule(at: .now + delay) { [weak self] in self?.keepaliveTick() }
+    }
+
+    private func keepaliveTick() {
+        guard !isClosed, let session, let interval = configuration.keepaliveInterval else { return }
+        let now = ContinuousClock.now
+        if let sent = keepalivePingSent {
+            if now - sent >= configuration.keepaliveTimeout {
+                return close(reason: "no keepalive PING ACK within \(configuration.keepaliveTimeout)")
+            }
+            return scheduleKeepalive(after: configuration.keepaliveTimeout - (now - sent))
+        }
+        let quiet = now - lastReceived
+        guard quiet >= interval else { return scheduleKeepalive(after: interval - quiet) }
+        nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nil)
+        keepalivePingSent = now
+        scheduleFlush()
+        scheduleKeepalive(after: configuration.keepaliveTimeout)
+    }
+
+    /// Idle: GOAWAY once no stream has been open for `maxConnectionIdle`.
+    private func scheduleIdleCheck(after delay: Duration) {
+        idleTimer = loop.schedule(at: .now + delay) { [weak self] in
+            guard let self, !isClosed, let idle = configuration.maxConnectionIdle else { return }
+            if !streams.isEmpty { lastStreamActivity = .now }
+            let quiet = ContinuousClock.now - lastStreamActivity
+            if quiet >= idle {
+                beginGracefulShutdown()
+            } else {
+                scheduleIdleCheck(after: idle - quiet)
+            }
+        }
+    }
+
+    /// Ping policing: PINGs closer together than `minPeerPingInterval` are strikes; past
+    /// `maxPingStrikes` the connection ends with GOAWAY(ENHANCE_YOUR_CALM).
+    private func policePing() {
+        let now = ContinuousClock.now
+        defer { lastPeerPing = now }
+        guard let last = lastPeerPing, now - last < configuration.minPeerPingInterval else { return }
+        pingStrikes += 1
+        guard pingStrikes > configuration.maxPingStrikes, let session else { return }
+        let debug = Array("too_many_pings".utf8)
+        nghttp2_submit_goaway(
+            session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nghttp2_session_get_last_proc_stream_id(session),
+            UInt32(NGHTTP2_ENHANCE_YOUR_CALM.rawValue), debug, debug.count)
+        draining = true
+        // In an nghttp2 callback: no flush or close here; the flush closes once it is sent.
+        closeAfterFlush = "the peer sent too many PINGs (GOAWAY ENHANCE_YOUR_CALM)"
+        scheduleFlush()
+    }
+
     // MARK: Socket events
 
     func handleReadable() {
         guard !isClosed, !connecting else { return }
+        if configuration.keepaliveInterval != nil { lastReceived = .now }
         let buffer = loop.readBuffer
         for _ in 0..<8 {
             let count = read(fd, buffer.baseAddress, buffer.count)
@@ -354,6 +444,9 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         }
         if !outBuffer.isEmpty {
             guard writeOut() else { return }
+        }
+        if let reason = closeAfterFlush {
+            return close(reason: reason)
         }
         if nghttp2_session_want_read(session) == 0, nghttp2_session_want_write(session) == 0 {
             close(reason: draining ? "the connection was shut down" : "the session ended")
@@ -625,6 +718,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
             stream.receivedHeaderBytes = 0
             if isServer {
                 if frame.headers.cat == NGHTTP2_HCAT_REQUEST {
+                    pingStrikes = 0
                     acceptRequest(stream, headers: headers)
                 }
             } else if !stream.responseHeadersReceived {
@@ -638,8 +732,11 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         case UInt8(NGHTTP2_GOAWAY.rawValue):
             draining = true
         case UInt8(NGHTTP2_PING.rawValue):
-            if awaitingShutdownPingAck, frame.hd.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) != 0 {
-                submitFinalGoaway()
+            if frame.hd.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) != 0 {
+                keepalivePingSent = nil
+                if awaitingShutdownPingAck { submitFinalGoaway() }
+            } else if isServer {
+                policePing()
             }
         default:
             break
@@ -694,6 +791,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
 
     func onStreamClosed(streamID: Int32, errorCode: UInt32) -> Int32 {
         guard let stream = streams.removeValue(forKey: streamID) else { return 0 }
+        if configuration.maxConnectionIdle != nil { lastStreamActivity = .now }
         stream.closed = true
         stream.deadlineTimer?.cancel()
         if isServer {

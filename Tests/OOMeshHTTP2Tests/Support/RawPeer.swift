@@ -44,6 +44,9 @@ struct RawPeerReport: Decodable, Sendable {
     var connectionUsable: Bool?
     var connectionClosed: Bool?
 
+    // ping_flood
+    var pingsSent: Int?
+
     // connection_window_leak
     var rounds: Int?
     var bytesSent: Int?
