@@ -18,6 +18,12 @@ public final class HTTP2ClientTransport: ClientTransport {
         public var authority: String?
         /// TLS (and a client certificate for mutual TLS). Default: nil, plaintext h2c.
         public var tls: ClientTLSConfiguration?
+        /// How long connecting (TCP, TLS, HTTP/2 preface) may take before the attempt fails.
+        /// Default: 20 seconds, gRPC's minimum connect timeout.
+        public var connectTimeout: Duration = .seconds(20)
+        /// Delays between reconnection attempts after failures. Default: gRPC's (1 s × 1.6
+        /// per failure up to 120 s, ±20 % jitter).
+        public var backoff: ConnectionBackoff = ConnectionBackoff()
 
         /// Creates the defaults.
         public init() {}
@@ -33,6 +39,10 @@ public final class HTTP2ClientTransport: ClientTransport {
     private let configuration: Configuration
     private let loop: EventLoop
     private let manager: ClientConnectionManager
+    private let state: StateBox
+
+    /// Where the connection to the target stands right now.
+    public var connectionState: ConnectionState { state.value }
 
     /// Creates a transport for `host:port`; nothing connects until the first call.
     ///
@@ -47,9 +57,11 @@ public final class HTTP2ClientTransport: ClientTransport {
         }
         loop = EventLoop(name: "oo-client")
         loop.start()
+        state = StateBox()
         manager = ClientConnectionManager(
             loop: loop, host: host, port: port, authority: configuration.authority ?? "\(host):\(port)",
-            configuration: configuration.http2, tls: tls)
+            configuration: configuration.http2, tls: tls, connectTimeout: configuration.connectTimeout,
+            backoff: configuration.backoff, state: state)
     }
 
     deinit {
@@ -103,6 +115,15 @@ public final class HTTP2ClientTransport: ClientTransport {
     }
 }
 
+/// The connection state, written on the loop and read anywhere.
+final class StateBox: Sendable {
+    private let storage = Mutex(ConnectionState.idle)
+    var value: ConnectionState {
+        get { storage.withLock { $0 } }
+        set { storage.withLock { $0 = newValue } }
+    }
+}
+
 /// A late-bound weak reference from a stream's buffers back to the stream.
 private final class StreamLink: @unchecked Sendable {
     // @unchecked Sendable: `stream` is written once, before any closure holding the link
@@ -126,10 +147,18 @@ final class ClientConnectionManager: @unchecked Sendable {
     private var shuttingDown = false
     private var shutDown = false
     private var shutdownWaiters: [() -> Void] = []
+    let connectTimeout: Duration
+    let backoff: ConnectionBackoff
+    let state: StateBox
+    /// Consecutive failed attempts to connect, the last one's reason, and when the next
+    /// attempt may start.
+    private var failures = 0
+    private var lastFailure = ""
+    private var nextAttempt: ContinuousClock.Instant?
 
     init(
         loop: EventLoop, host: String, port: Int, authority: String, configuration: HTTP2Configuration,
-        tls: (context: TLSContext, serverName: String)?
+        tls: (context: TLSContext, serverName: String)?, connectTimeout: Duration, backoff: ConnectionBackoff, state: StateBox
     ) {
         self.loop = loop
         self.host = host
@@ -137,6 +166,9 @@ final class ClientConnectionManager: @unchecked Sendable {
         self.authority = authority
         self.configuration = configuration
         self.tls = tls
+        self.connectTimeout = connectTimeout
+        self.backoff = backoff
+        self.state = state
     }
 
     func attach(_ stream: HTTP2Stream) {
@@ -145,14 +177,30 @@ final class ClientConnectionManager: @unchecked Sendable {
             return fail(stream, RPCError(code: .unavailable, message: "The client is shutting down; no new calls are accepted."))
         }
         if connection == nil || connection!.isClosed || connection!.draining {
+            // Fail fast while backing off after a failed attempt (gRPC's default, no
+            // wait-for-ready).
+            if let nextAttempt, ContinuousClock.now < nextAttempt {
+                let wait = nextAttempt - .now
+                return fail(stream, RPCError(
+                    code: .unavailable,
+                    message: "Cannot connect to \(host):\(port): \(lastFailure); next attempt in \(Int((wait / .milliseconds(1)).rounded(.up))) ms (after \(failures) failed)."))
+            }
             do {
                 connection = try makeConnection()
             } catch {
+                connectFailed(String(describing: error))
                 return fail(stream, RPCError(code: .unavailable, message: "Cannot connect to \(host):\(port): \(error)", cause: error))
             }
         }
         stream.connection = connection
         connection!.openClientStream(stream)
+    }
+
+    private func connectFailed(_ reason: String) {
+        failures += 1
+        lastFailure = reason
+        nextAttempt = .now + backoff.delay(afterFailures: failures)
+        if !shuttingDown { state.value = .transientFailure }
     }
 
     private func makeConnection() throws -> HTTP2Connection {
@@ -166,10 +214,24 @@ final class ClientConnectionManager: @unchecked Sendable {
                 let connection = HTTP2Connection(
                     loop: loop, fd: fd, role: .client(authority: authority), configuration: configuration, tls: session,
                     connecting: true)
+                connection.onReady = { [self] in
+                    failures = 0
+                    nextAttempt = nil
+                    if !shuttingDown { state.value = .ready }
+                }
                 connection.onClose = { [self] closed in
-                    if self.connection === closed { self.connection = nil }
+                    if self.connection === closed {
+                        self.connection = nil
+                        if closed.becameReady {
+                            if !shuttingDown { state.value = .idle }
+                        } else {
+                            connectFailed(closed.closeReason ?? "the connection closed while connecting")
+                        }
+                    }
                     finishShutdownIfIdle()
                 }
+                connection.connectTimeout = connectTimeout
+                state.value = .connecting
                 connection.start()
                 return connection
             } catch {
@@ -224,6 +286,7 @@ final class ClientConnectionManager: @unchecked Sendable {
             return  // its onClose comes back here
         }
         shutDown = true
+        state.value = .shutdown
         let waiters = shutdownWaiters
         shutdownWaiters = []
         for waiter in waiters { waiter() }

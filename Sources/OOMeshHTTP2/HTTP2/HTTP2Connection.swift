@@ -66,6 +66,15 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     private(set) var isClosed = false
     /// Called once, on the loop, when the connection has closed.
     var onClose: ((HTTP2Connection) -> Void)?
+    /// Client: called once, on the loop, when HTTP/2 is up (after TCP and TLS).
+    var onReady: (() -> Void)?
+    /// Whether HTTP/2 came up on this connection.
+    private(set) var becameReady = false
+    /// Why the connection closed, once it has.
+    private(set) var closeReason: String?
+    /// Client: how long connecting (TCP, TLS) may take. Default: none.
+    var connectTimeout: Duration?
+    private var connectTimer: LoopTimer?
     /// Client: why connecting failed, for the streams that waited.
     private var connectError: String?
 
@@ -92,6 +101,12 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     func start() {
         loop.assertInLoop()
         loop.register(fd, handler: self, writable: connecting)
+        if let connectTimeout, !isServer {
+            connectTimer = loop.schedule(at: .now + connectTimeout) { [weak self] in
+                guard let self, !becameReady else { return }
+                close(reason: "connecting timed out after \(connectTimeout)")
+            }
+        }
         if !connecting { socketReady() }
     }
 
@@ -152,6 +167,11 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), settings, settings.count)
         nghttp2_session_set_local_window_size(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, Int32(configuration.targetConnectionWindowBytes))
         startConnectionManagement()
+        becameReady = true
+        connectTimer?.cancel()
+        connectTimer = nil
+        onReady?()
+        onReady = nil
         let waiting = pendingStreams
         pendingStreams = []
         for stream in waiting { pump(stream) }
@@ -202,6 +222,10 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     func close(reason: String) {
         guard !isClosed else { return }
         isClosed = true
+        closeReason = reason
+        connectTimer?.cancel()
+        connectTimer = nil
+        onReady = nil
         let error = RPCError(code: .unavailable, message: "The connection to \(peer) closed: \(reason).")
         for stream in Array(streams.values) + pendingStreams {
             terminate(stream, error: error)

@@ -1,0 +1,107 @@
+import Foundation
+import GRPCTestingProtos
+import InteropTesting
+import OOMesh
+@testable import OOMeshHTTP2
+import SwiftProtobuf
+import Testing
+
+/// The client's connection: states, fail-fast backoff after failed attempts, reconnection,
+/// connect timeout.
+@Suite("Client connection", .serialized, .timeLimit(.minutes(2)))
+struct ClientConnectionTests {
+    @Test("calls fail fast while backing off; once the server is up the client connects and is ready")
+    func backoffThenReconnect() async throws {
+        let port = freePort()
+        var configuration = HTTP2ClientTransport.Configuration()
+        configuration.backoff.initial = .milliseconds(400)
+        configuration.backoff.jitter = 0
+        let transport = try HTTP2ClientTransport(host: "127.0.0.1", port: port, configuration: configuration)
+        #expect(transport.connectionState == .idle)
+        try await withProcessResourceGate(exclusive: false) {
+            try await withGRPCClient(transport: transport) { client in
+                let service = Grpc_Testing_TestService_Client(wrapping: client)
+                // Nobody listens: the attempt fails (connection refused).
+                let first = await #expect(throws: RPCError.self) { _ = try await service.emptyCall(Grpc_Testing_Empty()) }
+                #expect(first?.code == .unavailable)
+                #expect(first?.message.contains("refused") == true, "\(String(describing: first))")
+                #expect(transport.connectionState == .transientFailure)
+                // Within the backoff delay: no new attempt, the call fails at once, saying why.
+                let second = await #expect(throws: RPCError.self) { _ = try await service.emptyCall(Grpc_Testing_Empty()) }
+                #expect(second?.code == .unavailable)
+                #expect(second?.message.contains("next attempt in") == true, "\(String(describing: second))")
+
+                // The server comes up; after the delay the next call connects.
+                let serverTransport = try HTTP2ServerTransport(host: "127.0.0.1", port: port)
+                let server = GRPCServer(transport: serverTransport, services: [TestService()])
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await server.serve() }
+                    try await Task.sleep(for: .milliseconds(450))
+                    _ = try await service.emptyCall(Grpc_Testing_Empty())
+                    #expect(transport.connectionState == .ready)
+                    server.beginGracefulShutdown()
+                    try await group.waitForAll()
+                }
+                // The server went away cleanly: idle, to reconnect on the next call.
+                let deadline = ContinuousClock.now + .seconds(3)
+                while transport.connectionState != .idle, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                #expect(transport.connectionState == .idle)
+            }
+        }
+        #expect(transport.connectionState == .shutdown)
+    }
+
+    @Test("connecting to a server that never answers fails after the connect timeout")
+    func connectTimeout() async throws {
+        // A listener with a backlog of 0 whose queue is already full: the kernel drops
+        // further SYNs, so connecting hangs.
+        let port = freePort()
+        let script = """
+            import socket, sys, time
+            listener = socket.socket()
+            listener.bind(("127.0.0.1", int(sys.argv[1])))
+            listener.listen(0)
+            fillers = []
+            for _ in range(4):
+                s = socket.socket(); s.setblocking(False)
+                try: s.connect(("127.0.0.1", int(sys.argv[1])))
+                except BlockingIOError: pass
+                fillers.append(s)
+            time.sleep(0.3)
+            print("ready", flush=True)
+            time.sleep(60)
+            """
+        let blackhole = try await BackgroundProcess("python3", ["-c", script, String(port)], readyMarker: "ready")
+        defer { blackhole.stop() }
+        var configuration = HTTP2ClientTransport.Configuration()
+        configuration.connectTimeout = .milliseconds(500)
+        let clock = ContinuousClock()
+        try await withHTTP2Client(port: port, configuration: configuration) { client in
+            let start = clock.now
+            let error = await #expect(throws: RPCError.self) {
+                _ = try await Grpc_Testing_TestService_Client(wrapping: client).emptyCall(Grpc_Testing_Empty())
+            }
+            let elapsed = clock.now - start
+            #expect(error?.code == .unavailable)
+            #expect(error?.message.contains("timed out") == true, "\(String(describing: error))")
+            #expect(elapsed >= .milliseconds(400) && elapsed < .seconds(3), "\(elapsed)")
+        }
+    }
+
+    @Test("backoff delays grow by the multiplier to the maximum, within the jitter")
+    func backoffDelays() {
+        var backoff = ConnectionBackoff()
+        backoff.initial = .seconds(1)
+        backoff.multiplier = 2
+        backoff.maximum = .seconds(10)
+        backoff.jitter = 0
+        #expect([1, 2, 3, 4, 5, 9].map { backoff.delay(afterFailures: $0) } == [.seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(10), .seconds(10)])
+        backoff.jitter = 0.2
+        for _ in 0..<100 {
+            let delay = backoff.delay(afterFailures: 3)
+            #expect(delay >= .milliseconds(3200) && delay <= .milliseconds(4800), "\(delay)")
+        }
+    }
+}
