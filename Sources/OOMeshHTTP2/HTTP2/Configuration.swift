@@ -8,6 +8,11 @@ public struct HTTP2Configuration: Sendable, Hashable {
     /// Larger ones fail the call with `RESOURCE_EXHAUSTED`. Default: 4 MiB, as in gRPC.
     public var maxReceiveMessageBytes: Int = 4 * 1024 * 1024
 
+    /// The largest message this side sends (before compression); writing a larger one
+    /// fails with `RESOURCE_EXHAUSTED` before anything is queued. Default: 4 MiB, the
+    /// receive limit of gRPC peers.
+    public var maxSendMessageBytes: Int = 4 * 1024 * 1024
+
     /// The HTTP/2 flow-control window each stream starts with (SETTINGS_INITIAL_WINDOW_SIZE):
     /// how much a peer may send on one stream before our application reads it.
     /// Default: 1 MiB.

@@ -86,7 +86,10 @@ public final class HTTP2ClientTransport: ClientTransport {
     ) async throws -> Result {
         let manager = self.manager
         let link = StreamLink()
-        let outbox = StreamOutbox(highWaterBytes: configuration.http2.maxQueuedOutboundBytesPerStream) { [loop] in
+        let outbox = StreamOutbox(
+            highWaterBytes: configuration.http2.maxQueuedOutboundBytesPerStream,
+            maxMessageBytes: configuration.http2.maxSendMessageBytes
+        ) { [loop] in
             loop.executeOrRun { if let stream = link.stream { manager.pump(stream) } }
         }
         let stream = HTTP2Stream(

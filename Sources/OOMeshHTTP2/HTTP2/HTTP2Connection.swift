@@ -709,7 +709,9 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         guard isServer, frame.hd.type == UInt8(NGHTTP2_HEADERS.rawValue),
               frame.headers.cat == NGHTTP2_HCAT_REQUEST else { return 0 }
         let streamID = frame.hd.stream_id
-        let outbox = StreamOutbox(highWaterBytes: configuration.maxQueuedOutboundBytesPerStream) { [loop, self] in
+        let outbox = StreamOutbox(
+            highWaterBytes: configuration.maxQueuedOutboundBytesPerStream, maxMessageBytes: configuration.maxSendMessageBytes
+        ) { [loop, self] in
             loop.executeOrRun { self.pumpStream(id: streamID) }
         }
         let stream = HTTP2Stream(id: streamID, descriptor: MethodDescriptor(service: "", method: ""), outbox: outbox,

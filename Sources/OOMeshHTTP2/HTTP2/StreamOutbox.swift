@@ -45,8 +45,12 @@ final class StreamOutbox: Sendable {
     /// Asks the loop to look at this outbox (submit headers, resume DATA).
     private let kick: @Sendable () -> Void
 
-    init(highWaterBytes: Int, kick: @escaping @Sendable () -> Void) {
+    /// The largest message that may be written (before compression).
+    private let maxMessageBytes: Int
+
+    init(highWaterBytes: Int, maxMessageBytes: Int = .max, kick: @escaping @Sendable () -> Void) {
         self.highWaterBytes = highWaterBytes
+        self.maxMessageBytes = maxMessageBytes
         self.kick = kick
     }
 
@@ -60,6 +64,11 @@ final class StreamOutbox: Sendable {
 
     /// Queues parts; suspends while the queue is over its high-water mark.
     func write(headers: Metadata?, messages: [[UInt8]], end: End?) async throws {
+        if let oversized = messages.first(where: { $0.count > maxMessageBytes }) {
+            throw RPCError(
+                code: .resourceExhausted,
+                message: "A message of \(oversized.count) bytes exceeds the send limit of \(maxMessageBytes) bytes.")
+        }
         // Compression runs here, on the writer's task, not on the event loop.
         let compression = messages.isEmpty ? .identity : state.withLock { $0.compression }
         var framed: [(prefix: [UInt8], body: [UInt8])] = []
