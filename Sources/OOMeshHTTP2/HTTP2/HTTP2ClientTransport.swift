@@ -101,6 +101,7 @@ public final class HTTP2ClientTransport: ClientTransport {
         }
         stream.clientInbox = inbox
         stream.deadline = options.timeout.map { .now + $0 }
+        outbox.enableReplay()
         if options.compression != .identity {
             stream.sendEncoding = options.compression
             outbox.setCompression(options.compression)
@@ -174,9 +175,10 @@ final class ClientConnectionManager: @unchecked Sendable {
         self.state = state
     }
 
-    func attach(_ stream: HTTP2Stream) {
-        activeStreams += 1
-        guard !shuttingDown else {
+    func attach(_ stream: HTTP2Stream, retry: Bool = false) {
+        if retry, stream.abandoned { return }
+        if !retry { activeStreams += 1 }
+        guard !shuttingDown || retry else {
             return fail(stream, RPCError(code: .unavailable, message: "The client is shutting down; no new calls are accepted."))
         }
         if connection == nil || connection!.isClosed || connection!.draining {
@@ -197,6 +199,8 @@ final class ClientConnectionManager: @unchecked Sendable {
         }
         stream.connection = connection
         connection!.openClientStream(stream)
+        // A retried stream's outbox already holds its request: submit it now.
+        if retry { connection!.pump(stream) }
     }
 
     private func connectFailed(_ reason: String) {
@@ -217,6 +221,7 @@ final class ClientConnectionManager: @unchecked Sendable {
                 let connection = HTTP2Connection(
                     loop: loop, fd: fd, role: .client(authority: authority), configuration: configuration, tls: session,
                     connecting: true)
+                connection.onRefusedStream = { [self] stream in self.attach(stream, retry: true) }
                 connection.onReady = { [self] in
                     failures = 0
                     nextAttempt = nil
@@ -267,6 +272,7 @@ final class ClientConnectionManager: @unchecked Sendable {
     }
 
     func finished(_ stream: HTTP2Stream) {
+        stream.abandoned = true
         stream.connection?.clientStreamFinished(stream)
         stream.connection = nil
         activeStreams -= 1

@@ -68,6 +68,8 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     var onClose: ((HTTP2Connection) -> Void)?
     /// Client: called once, on the loop, when HTTP/2 is up (after TCP and TLS).
     var onReady: (() -> Void)?
+    /// Client: a stream refused before the server processed it, rewound for a retry.
+    var onRefusedStream: (@Sendable (HTTP2Stream) -> Void)?
     /// Whether HTTP/2 came up on this connection.
     private(set) var becameReady = false
     /// Why the connection closed, once it has.
@@ -831,6 +833,16 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
             pendingCredits.append((0, stream.serverInbox?.releaseQueuedCredit(dropParts: true) ?? 0))
             if !stream.completed { stream.task?.cancel() }
         } else {
+            // REFUSED_STREAM (an explicit refusal, or a stream above a GOAWAY's last stream
+            // id) promises the server did not process the request: send it again, on this
+            // connection or a new one, if it can still be replayed.
+            if errorCode == NGHTTP2_REFUSED_STREAM.rawValue, !stream.completed, !stream.responseHeadersReceived,
+               stream.transparentRetries < 3, let onRefusedStream, stream.outbox.rewindForRetry() {
+                stream.resetForRetry()
+                // Not from inside this nghttp2 callback: on the next turn of the loop.
+                loop.execute { onRefusedStream(stream) }
+                return 0
+            }
             stream.outbox.close(.discard)
             // Response parts still queued for the caller stay readable, but their bytes go
             // back to the connection window now: a caller that stops reading must not
@@ -1006,6 +1018,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
             stream.deframer.encoding = algorithm
         }
         stream.responseHeadersReceived = true
+        stream.outbox.stopReplay()
         _ = inbox.deliver(.metadata(parsed.metadata))
     }
 

@@ -47,6 +47,29 @@ final class HTTP2Stream: @unchecked Sendable {
     var closed = false
     /// Client: the connection the stream was given to.
     var connection: HTTP2Connection?
+    /// Client: how many times the stream was retried transparently after being refused.
+    var transparentRetries = 0
+    /// Client: the caller is done with the call; a pending retry must not start it again.
+    var abandoned = false
+
+    /// Client: back to the state of a stream not yet started, for a transparent retry on
+    /// a connection (the outbox has been rewound).
+    func resetForRetry() {
+        id = 0
+        headersSubmitted = false
+        dataDeferred = false
+        responseHeadersReceived = false
+        remoteEnded = false
+        closed = false
+        deframer = MessageDeframer(maxMessageBytes: deframer.maxMessageBytes)
+        partialCredited = 0
+        receivedHeaders = []
+        receivedHeaderBytes = 0
+        deadlineTimer?.cancel()
+        deadlineTimer = nil
+        connection = nil
+        transparentRetries += 1
+    }
 
     init(id: Int32, descriptor: MethodDescriptor, outbox: StreamOutbox, maxMessageBytes: Int) {
         self.id = id

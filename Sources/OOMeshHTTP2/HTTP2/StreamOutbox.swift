@@ -38,7 +38,21 @@ final class StreamOutbox: Sendable {
         var writer: CheckedContinuation<Void, any Error>?
         var writerID: UInt64 = 0
         var compression: CompressionAlgorithm = .identity
+        /// Client: what was sent so far (headers, chunks), kept until the server shows it
+        /// has the request, so that a refused stream can be sent again; nil once that is
+        /// impossible or unnecessary.
+        var replay: Replay?
     }
+
+    struct Replay {
+        var headers: Metadata?
+        var chunks: [[UInt8]] = []
+        var bytes = 0
+    }
+
+    /// The most request bytes kept for a transparent retry; a call that has sent more
+    /// before being refused fails instead.
+    static let replayLimitBytes = 64 * 1024
 
     private let state = Mutex(State())
     private let highWaterBytes: Int
@@ -55,6 +69,37 @@ final class StreamOutbox: Sendable {
     }
 
     // MARK: Application side
+
+    /// Client: starts keeping what is sent, for ``rewindForRetry()``.
+    func enableReplay() {
+        state.withLock { $0.replay = Replay() }
+    }
+
+    /// Client: the server has the request (it answered); nothing needs keeping any more.
+    func stopReplay() {
+        state.withLock { $0.replay = nil }
+    }
+
+    /// Client, for a transparent retry: queues everything sent so far again (headers
+    /// included) ahead of what is still queued. False when that is no longer possible
+    /// (too much was sent, or the stream is over).
+    func rewindForRetry() -> Bool {
+        state.withLock { state in
+            guard let replay = state.replay, state.closed == nil, replay.headers != nil || !state.headersTaken else { return false }
+            let remaining = Array(state.chunks[state.chunkHead...])
+            state.chunks = replay.chunks + remaining
+            state.chunkHead = 0
+            state.offset = 0
+            state.queuedBytes = state.chunks.reduce(0) { $0 + $1.count }
+            if let headers = replay.headers {
+                state.headers = headers
+                state.headersTaken = false
+            }
+            state.endTaken = false
+            state.replay = Replay()
+            return true
+        }
+    }
 
     /// Compresses the messages written from now on (each one only if that makes it
     /// smaller). Set before the first message.
@@ -187,6 +232,7 @@ final class StreamOutbox: Sendable {
                 headers = pending
                 state.headersTaken = true
                 state.headers = nil
+                state.replay?.headers = pending
             }
             return Pump(headers: headers, hasData: state.queuedBytes > 0, end: state.endTaken ? nil : state.end)
         }
@@ -218,6 +264,11 @@ final class StreamOutbox: Sendable {
                 written += take
                 state.offset += take
                 if state.offset == chunk.count {
+                    if state.replay != nil {
+                        state.replay!.chunks.append(chunk)
+                        state.replay!.bytes += chunk.count
+                        if state.replay!.bytes > Self.replayLimitBytes { state.replay = nil }
+                    }
                     // Release the sent chunk now: a writer that keeps the queue from ever
                     // running empty must not keep everything it ever wrote alive.
                     state.chunks[state.chunkHead] = []
