@@ -30,6 +30,8 @@ struct BenchServer: AsyncParsableCommand {
         if let threads { configuration.eventLoopThreads = threads }
         let transport = try HTTP2ServerTransport(host: host, port: port, configuration: configuration)
         let server = GRPCServer(transport: transport, services: [EchoService()])
+        let signals = TerminationSignals { _ in server.beginGracefulShutdown() }
+        defer { signals.cancel() }
         print("bench-server listening on \(host):\(transport.port)")
         fflush(nil)  // all C streams; the run script waits for this line on a pipe or file
         try await server.serve()

@@ -30,6 +30,9 @@ struct InteropServer: AsyncParsableCommand {
     @Option(name: .customLong("client_ca_file"), help: "With --use_tls: require client certificates signed by these PEM CAs (mutual TLS).")
     var clientCAFile: String?
 
+    @Option(name: .customLong("shutdown_grace_ms"), help: "On SIGTERM, how long calls in flight may run on (milliseconds).")
+    var shutdownGraceMilliseconds: Int = 30_000
+
     func validate() throws {
         if useTLS, certFile == nil || keyFile == nil {
             throw ValidationError("--use_tls=true needs --cert_file and --key_file (tools/make-certs makes them).")
@@ -41,6 +44,7 @@ struct InteropServer: AsyncParsableCommand {
 
     func run() async throws {
         var configuration = HTTP2ServerTransport.Configuration()
+        configuration.shutdownGracePeriod = .milliseconds(Int64(shutdownGraceMilliseconds))
         if useTLS, let certFile, let keyFile {
             configuration.tls = ServerTLSConfiguration(
                 certificateChainPath: certFile, privateKeyPath: keyFile, trustRootsPath: clientCAFile,
@@ -48,6 +52,9 @@ struct InteropServer: AsyncParsableCommand {
         }
         let transport = try HTTP2ServerTransport(host: host, port: port, configuration: configuration)
         let server = GRPCServer(transport: transport, services: [TestService()])
+        // SIGTERM / SIGINT: graceful shutdown (calls in flight finish within the grace period).
+        let signals = TerminationSignals { _ in server.beginGracefulShutdown() }
+        defer { signals.cancel() }
         print("interop-server listening on \(host):\(transport.port)")
         fflush(nil)  // stdout may be a pipe (tests wait for this line)
         try await server.serve()

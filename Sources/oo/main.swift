@@ -34,6 +34,8 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let transport = try HTTP2ServerTransport(host: host, port: port)
         let server = GRPCServer(transport: transport, services: [Greeter()])
+        let signals = TerminationSignals { _ in server.beginGracefulShutdown() }
+        defer { signals.cancel() }
         print("oo: serving \(service.rawValue) on \(host):\(transport.port)")
         try await server.serve()
     }

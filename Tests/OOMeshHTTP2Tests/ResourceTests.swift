@@ -84,11 +84,11 @@ struct ResourceTests {
         }
     }
 
-    @Test("a slow reader of a 64 MiB server stream gets every byte, with bounded memory")
+    @Test("a slow reader of a 256 MiB server stream gets every byte, with bounded memory")
     func slowReader() async throws {
         try await withProcessResourceGate(exclusive: true) {
             let messageSize = 64 * 1024
-            let messageCount = 1024  // 64 MiB
+            let messageCount = 4096  // 256 MiB, 8x the memory bound below
             let before = ProcessResources.openDescriptors()
             let rssBefore = ProcessResources.residentBytes()
             let sampler = ResidentPeakSampler()
@@ -106,9 +106,9 @@ struct ResourceTests {
                         for try await message in response.messages {
                             count += 1
                             bytes += message.payload.body.count
-                            // Slow: a pause every 16 messages (1 MiB), ~1 s in all, so the
+                            // Slow: a pause every 32 messages (2 MiB), ~1.3 s in all, so the
                             // server keeps running into full flow-control windows.
-                            if count % 16 == 0 { try await Task.sleep(for: .milliseconds(15)) }
+                            if count % 32 == 0 { try await Task.sleep(for: .milliseconds(10)) }
                         }
                         return (count, bytes)
                     }
@@ -123,7 +123,7 @@ struct ResourceTests {
             // What may be in memory at once: the client's 1 MiB stream window of received
             // bytes, the server's 256 KiB outbox plus one message, the socket-level copies
             // (read buffers, nghttp2's frames) and the message being decoded: a few MiB.
-            // 32 MiB is generous and still only half of the stream: a transport that
+            // 32 MiB is generous and still an eighth of the stream: a transport that
             // buffered the response instead of applying backpressure would exceed it.
             #expect(peak - rssBefore < 32 << 20, "VmRSS peaked \((peak - rssBefore) >> 20) MiB above the start")
             try await expectNoDescriptorGrowth(since: before, serverPort: port)

@@ -1,0 +1,111 @@
+import Foundation
+import GRPCTestingProtos
+import InteropTesting
+import OOMesh
+import OOMeshHTTP2
+import SwiftProtobuf
+import Synchronization
+import Testing
+
+/// The shipped executables, `interop-server` and `interop-client`, against grpcio's peers,
+/// in plaintext and over TLS, and the server process's graceful shutdown on SIGTERM.
+@Suite("Interop executables", .serialized, .timeLimit(.minutes(5)))
+struct ExecutableTests {
+    @Test("interop-server passes every case against grpcio's client", arguments: [false, true])
+    func interopServer(tls: Bool) async throws {
+        let certs = try await TestCertificates.shared()
+        let port = freePort()
+        let tlsFlags = tls ? ["--use_tls", "true", "--cert_file", certs.certificate("server"), "--key_file", certs.key("server")] : []
+        let server = try await BackgroundProcess(
+            ".build/debug/interop-server", ["--port", String(port)] + tlsFlags, readyMarker: "listening")
+        defer { server.stop() }
+        let clientTLSFlags = tls ? ["--use_tls", "true", "--ca_file", certs.ca, "--server_host_override", "server"] : []
+        for testCase in InteropTestCase.allCases {
+            let result = try await runProcess("python3", [
+                "tools/interop/py_client.py", "--server_host", "127.0.0.1", "--server_port", String(port),
+                "--test_case", testCase.rawValue, "--timeout_seconds", "30",
+            ] + clientTLSFlags)
+            #expect(result.status == 0, "grpcio client\(tls ? " over TLS" : ""), \(testCase.rawValue): \(result.output)")
+        }
+    }
+
+    @Test("interop-client passes every case against grpcio's server", arguments: [false, true])
+    func interopClient(tls: Bool) async throws {
+        let certs = try await TestCertificates.shared()
+        let port = freePort()
+        let serverTLSFlags = tls ? ["--use_tls", "true", "--cert_file", certs.certificate("server"), "--key_file", certs.key("server")] : []
+        let server = try await BackgroundProcess(
+            "python3", ["tools/interop/py_server.py", "--port", String(port)] + serverTLSFlags, readyMarker: "ready")
+        defer { server.stop() }
+        let tlsFlags = tls ? ["--use_tls", "true", "--ca_file", certs.ca, "--server_host_override", "server"] : []
+        let result = try await runProcess(
+            ".build/debug/interop-client", ["--server_port", String(port), "--test_case", "all"] + tlsFlags, timeout: .seconds(120))
+        #expect(result.status == 0, "\(result.output)")
+        let passed = result.output.split(separator: "\n").filter { $0.hasPrefix("PASS: ") }.count
+        #expect(passed == InteropTestCase.allCases.count, "\(result.output)")
+    }
+
+    /// 100 calls in flight when SIGTERM arrives all complete; a new call is refused with
+    /// UNAVAILABLE; the process exits by itself, within its grace period.
+    @Test("interop-server shuts down gracefully on SIGTERM")
+    func gracefulShutdownOnSIGTERM() async throws {
+        let port = freePort()
+        let server = try await BackgroundProcess(
+            ".build/debug/interop-server", ["--port", String(port), "--shutdown_grace_ms", "5000"], readyMarker: "listening")
+        defer { server.stop() }
+        // Each call: 10 responses 100 ms apart (about 1 s).
+        let request = Grpc_Testing_StreamingOutputCallRequest.with {
+            $0.responseParameters = (0..<10).map { _ in .with { $0.size = 8; $0.intervalUs = 100_000 } }
+        }
+        let started = Counter()
+        let clock = ContinuousClock()
+        try await withHTTP2Client(port: port) { client in
+            let service = Grpc_Testing_TestService_Client(wrapping: client)
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<100 {
+                    group.addTask {
+                        try await service.streamingOutputCall(request) { response in
+                            var count = 0
+                            for try await _ in response.messages {
+                                if count == 0 { started.increment() }
+                                count += 1
+                            }
+                            return count
+                        }
+                    }
+                }
+                // Every call has its first response: all 100 are in flight. Now SIGTERM.
+                while started.value < 100 { try await Task.sleep(for: .milliseconds(10)) }
+                kill(server.process.processIdentifier, SIGTERM)
+                let shutdownStart = clock.now
+                try await Task.sleep(for: .milliseconds(150))
+                // A new call, on a new connection (the old one is draining): refused.
+                let refused = await #expect(throws: RPCError.self) {
+                    try await withHTTP2Client(port: port) { late in
+                        _ = try await Grpc_Testing_TestService_Client(wrapping: late).emptyCall(Grpc_Testing_Empty())
+                    }
+                }
+                #expect(refused?.code == .unavailable, "\(String(describing: refused))")
+                var completed = 0
+                for try await count in group {
+                    #expect(count == 10)
+                    completed += 1
+                }
+                #expect(completed == 100)
+                // The process exits by itself once the calls are done, well within 5 s.
+                while server.process.isRunning, clock.now - shutdownStart < .seconds(10) {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                #expect(!server.process.isRunning, "interop-server still running \(clock.now - shutdownStart) after SIGTERM")
+                #expect(clock.now - shutdownStart < .seconds(5))
+            }
+        }
+    }
+}
+
+/// A counter shared between tasks.
+final class Counter: Sendable {
+    private let storage = Atomic<Int>(0)
+    var value: Int { storage.load(ordering: .relaxed) }
+    func increment() { storage.add(1, ordering: .relaxed) }
+}
