@@ -21,6 +21,9 @@ struct BenchServer: AsyncParsableCommand {
     @Option(name: .customLong("threads"), help: "Event-loop threads (default: the number of CPU cores).")
     var threads: Int?
 
+    @Option(name: .customLong("max-connections"), help: "Connections held at once (default: the transport's, 10,000).")
+    var maxConnections: Int?
+
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1.") }
     }
@@ -28,6 +31,7 @@ struct BenchServer: AsyncParsableCommand {
     func run() async throws {
         var configuration = HTTP2ServerTransport.Configuration.defaults
         if let threads { configuration.eventLoopThreads = threads }
+        if let maxConnections { configuration.maxConnections = maxConnections }
         let transport = try HTTP2ServerTransport(host: host, port: port, configuration: configuration)
         let server = GRPCServer(transport: transport, services: [EchoService()])
         let signals = TerminationSignals { _ in server.beginGracefulShutdown() }

@@ -111,7 +111,7 @@ public final class HTTP2ClientTransport: ClientTransport {
 
         let rpcStream = RPCStream(
             descriptor: descriptor,
-            inbound: RPCAsyncSequence(wrapping: StreamInboxSequence(inbox: inbox)),
+            inbound: RPCAsyncSequence(wrapping: ResponseInboxSequence(inbox: inbox)),
             outbound: ClosableRPCWriter(wrapping: ClientStreamWriter(outbox: outbox) { [loop] error in
                 loop.executeOrRun { manager.cancel(stream, error) }
             }))

@@ -943,7 +943,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         _ = inbox.deliver(.metadata(metadata))
         let rpcStream = RPCStream(
             descriptor: descriptor,
-            inbound: RPCAsyncSequence(wrapping: StreamInboxSequence(inbox: inbox)),
+            inbound: RPCAsyncSequence(wrapping: RequestInboxSequence(inbox: inbox)),
             outbound: ClosableRPCWriter(wrapping: ServerStreamWriter(outbox: stream.outbox)))
         let context = ServerStreamContext(descriptor: descriptor, peer: peer, deadline: deadline, peerIdentity: peerIdentity)
         if let deadline {

@@ -165,14 +165,32 @@ final class StreamInbox<Part: Sendable>: Sendable {
     }
 }
 
-/// The continuing sequence view of an inbox.
-struct StreamInboxSequence<Part: Sendable>: AsyncSequence, Sendable {
-    let inbox: StreamInbox<Part>
+/// The request parts of a server stream, as the application reads them.
+///
+/// Concrete (not generic over the part type) on purpose: the application reaches it
+/// through a type-erased sequence, and a generic iterator's witness would run
+/// `StreamInbox.next()` unspecialized, looking up generic metadata on every message
+/// (about 7 % of server CPU in a unary benchmark profile).
+struct RequestInboxSequence: AsyncSequence, Sendable {
+    let inbox: StreamInbox<RPCRequestPart>
 
     func makeAsyncIterator() -> AsyncIterator { AsyncIterator(inbox: inbox) }
 
     struct AsyncIterator: AsyncIteratorProtocol {
-        let inbox: StreamInbox<Part>
-        func next() async throws -> Part? { try await inbox.next() }
+        let inbox: StreamInbox<RPCRequestPart>
+        func next() async throws -> RPCRequestPart? { try await inbox.next() }
+    }
+}
+
+/// The response parts of a client stream, as the caller reads them (concrete for the
+/// same reason as ``RequestInboxSequence``).
+struct ResponseInboxSequence: AsyncSequence, Sendable {
+    let inbox: StreamInbox<RPCResponsePart>
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(inbox: inbox) }
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let inbox: StreamInbox<RPCResponsePart>
+        func next() async throws -> RPCResponsePart? { try await inbox.next() }
     }
 }
