@@ -92,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "oo",
             dependencies: [
-                "OOMesh", "OOMeshHTTP2", "ExampleService", "ExampleProtos",
+                "OOMesh", "OOMeshHTTP2", "ExampleService", "ExampleProtos", "BenchProtos",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],

@@ -161,7 +161,7 @@ public final class GRPCClient: Sendable {
 /// gracefully and waits for its connections to close.
 ///
 /// ```swift
-/// try await withGRPCClient(transport: try HTTP2ClientTransport(target: .init(host: "127.0.0.1", port: 50051))) { client in
+/// try await withGRPCClient(transport: try HTTP2ClientTransport(host: "127.0.0.1", port: 50051)) { client in
 ///     let greeter = Oo_Example_V1_Greeter_Client(wrapping: client)
 ///     print(try await greeter.sayHello(.with { $0.name = "oO" }).message)
 /// }

@@ -11,7 +11,7 @@ struct OO: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "oo",
         abstract: "oO mesh: run and call oO's RPC services.",
-        subcommands: [Serve.self, Demo.self])
+        subcommands: [Serve.self, Demo.self, Bench.self])
 }
 
 /// `oo serve <service>`: runs one service until interrupted.
