@@ -27,6 +27,8 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     let fd: Int32
     let role: Role
     let configuration: HTTP2Configuration
+    /// The `grpc-accept-encoding` this side sends (what it can decompress), built once.
+    private let acceptEncodingHeader: String
     private(set) var peer = "unknown"
     /// TLS between the socket and nghttp2; nil for h2c.
     private let tls: TLSSession?
@@ -92,6 +94,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         self.fd = fd
         self.role = role
         self.configuration = configuration
+        self.acceptEncodingHeader = MessageCompression.acceptEncodingHeader(configuration.enabledCompression)
         self.tls = tls
         self.connecting = connecting
     }
@@ -138,8 +141,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         case .failed(let reason):
             // Send the alert OpenSSL queued (best effort), then close.
             if !outBuffer.isEmpty { _ = writeOut() }
-            onTLSFailure?(reason)
-            close(reason: reason)
+            failTLS(reason)
         }
     }
 
@@ -385,6 +387,12 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         flush()
     }
 
+    /// Ends the connection because of a TLS failure, telling `onTLSFailure` why.
+    private func failTLS(_ reason: String) {
+        onTLSFailure?(reason)
+        close(reason: reason)
+    }
+
     /// TLS: hands socket bytes to OpenSSL, then the plaintext it yields to nghttp2. The
     /// ciphertext is copied into OpenSSL's input buffer first, so the loop's read buffer is
     /// free to receive the plaintext.
@@ -408,9 +416,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
                 close(reason: "the peer closed the TLS session")
                 return
             case .failed(let reason):
-                onTLSFailure?(reason)
-                close(reason: reason)
-                return
+                return failTLS(reason)
             }
         }
     }
@@ -486,8 +492,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         plaintextOut.removeAll(keepingCapacity: plaintextOut.capacity <= 256 * 1024)
         tls.drain(into: &outBuffer)
         if let failure {
-            onTLSFailure?(failure)
-            close(reason: failure)
+            failTLS(failure)
             return false
         }
         return true
@@ -580,10 +585,6 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         scheduleFlush()
     }
 
-    /// The `grpc-accept-encoding` this side sends: what it can decompress.
-    private var acceptEncodingHeader: String {
-        MessageCompression.acceptEncodingHeader(configuration.enabledCompression)
-    }
 
     private var dataProvider: nghttp2_data_provider {
         nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: NGHTTP2Callbacks.readData)

@@ -37,7 +37,6 @@ final class StreamOutbox: Sendable {
         var kickScheduled = false
         var writer: CheckedContinuation<Void, any Error>?
         var writerID: UInt64 = 0
-        var compression: CompressionAlgorithm = .identity
         /// Client: what was sent so far (headers, chunks), kept until the server shows it
         /// has the request, so that a refused stream can be sent again; nil once that is
         /// impossible or unnecessary.
@@ -58,6 +57,10 @@ final class StreamOutbox: Sendable {
     private let highWaterBytes: Int
     /// Asks the loop to look at this outbox (submit headers, resume DATA).
     private let kick: @Sendable () -> Void
+
+    /// How messages are compressed: a `CompressionAlgorithm.allCases` index, read without
+    /// the lock on every write (it is set once, before the first message).
+    private let compression = Atomic<Int>(0)
 
     /// The largest message that may be written (before compression).
     private let maxMessageBytes: Int
@@ -104,7 +107,7 @@ final class StreamOutbox: Sendable {
     /// Compresses the messages written from now on (each one only if that makes it
     /// smaller). Set before the first message.
     func setCompression(_ algorithm: CompressionAlgorithm) {
-        state.withLock { $0.compression = algorithm }
+        compression.store(CompressionAlgorithm.allCases.firstIndex(of: algorithm)!, ordering: .relaxed)
     }
 
     /// Queues parts; suspends while the queue is over its high-water mark.
@@ -115,7 +118,7 @@ final class StreamOutbox: Sendable {
                 message: "A message of \(oversized.count) bytes exceeds the send limit of \(maxMessageBytes) bytes.")
         }
         // Compression runs here, on the writer's task, not on the event loop.
-        let compression = messages.isEmpty ? .identity : state.withLock { $0.compression }
+        let compression = CompressionAlgorithm.allCases[self.compression.load(ordering: .relaxed)]
         var framed: [(prefix: [UInt8], body: [UInt8])] = []
         framed.reserveCapacity(messages.count)
         for message in messages {
