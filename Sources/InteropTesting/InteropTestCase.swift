@@ -9,8 +9,13 @@ public struct InteropCheckFailure: Error, CustomStringConvertible {
     public var description: String
 }
 
-/// The interop test cases of gRPC's interop-test-descriptions that need neither TLS nor
-/// compression, run by our client against any server.
+/// The interop test cases of gRPC's interop-test-descriptions that need no credentials,
+/// run by our client against any server (plaintext or TLS, as the client is set up).
+///
+/// The `_noprobe` variants of the client-compressed cases skip the first step, the probe
+/// that the server rejects an uncompressed message flagged `expect_compressed` (as
+/// grpc-java's `client_compressed_unary_noprobe`): for servers whose API cannot see a
+/// request message's compressed flag, such as grpcio's Python server.
 public enum InteropTestCase: String, CaseIterable, Sendable {
     case emptyUnary = "empty_unary"
     case largeUnary = "large_unary"
@@ -26,6 +31,40 @@ public enum InteropTestCase: String, CaseIterable, Sendable {
     case specialStatusMessage = "special_status_message"
     case unimplementedMethod = "unimplemented_method"
     case unimplementedService = "unimplemented_service"
+    case clientCompressedUnary = "client_compressed_unary"
+    case clientCompressedStreaming = "client_compressed_streaming"
+    case serverCompressedUnary = "server_compressed_unary"
+    case serverCompressedStreaming = "server_compressed_streaming"
+    case clientCompressedUnaryNoProbe = "client_compressed_unary_noprobe"
+    case clientCompressedStreamingNoProbe = "client_compressed_streaming_noprobe"
+
+    /// True for the cases whose server must see each request message's compressed flag.
+    public var probesCompressionChecks: Bool {
+        self == .clientCompressedUnary || self == .clientCompressedStreaming
+    }
+
+    /// True for the compression cases, which choose per call and per message what is
+    /// compressed (so a client or server that compresses everything would fail them).
+    public var controlsCompression: Bool {
+        switch self {
+        case .clientCompressedUnary, .clientCompressedStreaming, .serverCompressedUnary, .serverCompressedStreaming,
+             .clientCompressedUnaryNoProbe, .clientCompressedStreamingNoProbe:
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// The cases a server runs when it cannot see request messages' compressed flags: the
+    /// probing cases are replaced by their `_noprobe` variants.
+    public static var withoutCompressionProbes: [InteropTestCase] {
+        allCases.filter { !$0.probesCompressionChecks }
+    }
+
+    /// The cases of gRPC's interop descriptions (no `_noprobe` variants).
+    public static var standard: [InteropTestCase] {
+        allCases.filter { $0 != .clientCompressedUnaryNoProbe && $0 != .clientCompressedStreamingNoProbe }
+    }
 
     /// Runs the case; throws ``InteropCheckFailure`` or the call's error when it fails.
     public func run(using client: GRPCClient) async throws {
@@ -46,6 +85,12 @@ public enum InteropTestCase: String, CaseIterable, Sendable {
         case .unimplementedMethod: try await Self.unimplementedMethod(service)
         case .unimplementedService:
             try await Self.unimplementedService(Grpc_Testing_UnimplementedService_Client(wrapping: client))
+        case .clientCompressedUnary: try await Self.clientCompressedUnary(service, probe: true)
+        case .clientCompressedStreaming: try await Self.clientCompressedStreaming(service, probe: true)
+        case .serverCompressedUnary: try await Self.serverCompressedUnary(service)
+        case .serverCompressedStreaming: try await Self.serverCompressedStreaming(service)
+        case .clientCompressedUnaryNoProbe: try await Self.clientCompressedUnary(service, probe: false)
+        case .clientCompressedStreamingNoProbe: try await Self.clientCompressedStreaming(service, probe: false)
         }
     }
 
@@ -252,7 +297,97 @@ public enum InteropTestCase: String, CaseIterable, Sendable {
         }
     }
 
+    static func clientCompressedUnary(_ service: Grpc_Testing_TestService_Client, probe: Bool) async throws {
+        func request(expectCompressed: Bool) -> Grpc_Testing_SimpleRequest {
+            .with {
+                $0.responseType = .compressable
+                $0.responseSize = 314_159
+                $0.payload = zeros(271_828)
+                $0.expectCompressed = .with { $0.value = expectCompressed }
+            }
+        }
+        if probe {
+            // An uncompressed message claiming to be compressed: a server that checks says no.
+            try await expectInvalidArgument("UnaryCall probe (uncompressed, expect_compressed=true)") {
+                _ = try await service.unaryCall(request(expectCompressed: true))
+            }
+        }
+        let compressed = try await service.unaryCall(request(expectCompressed: true), options: CallOptions(compression: .gzip))
+        try checkPayload(compressed.payload, size: 314_159)
+        let uncompressed = try await service.unaryCall(request(expectCompressed: false))
+        try checkPayload(uncompressed.payload, size: 314_159)
+    }
+
+    static func clientCompressedStreaming(_ service: Grpc_Testing_TestService_Client, probe: Bool) async throws {
+        func request(expectCompressed: Bool, size: Int) -> Grpc_Testing_StreamingInputCallRequest {
+            .with {
+                $0.payload = zeros(size)
+                $0.expectCompressed = .with { $0.value = expectCompressed }
+            }
+        }
+        if probe {
+            try await expectInvalidArgument("StreamingInputCall probe (uncompressed, expect_compressed=true)") {
+                _ = try await service.streamingInputCall { writer in
+                    try await writer.write(request(expectCompressed: true, size: 27_182))
+                }
+            }
+        }
+        let response = try await service.streamingInputCall(options: CallOptions(compression: .gzip)) { writer in
+            try await writer.write(request(expectCompressed: true, size: 27_182), compress: true)
+            try await writer.write(request(expectCompressed: false, size: 45_904), compress: false)
+        }
+        try check(response.aggregatedPayloadSize == 73_086, "aggregated_payload_size is \(response.aggregatedPayloadSize), expected 73086")
+    }
+
+    static func serverCompressedUnary(_ service: Grpc_Testing_TestService_Client) async throws {
+        for compressed in [true, false] {
+            try await service.unaryCall(.with {
+                $0.responseType = .compressable
+                $0.responseSize = 314_159
+                $0.payload = zeros(271_828)
+                $0.responseCompressed = .with { $0.value = compressed }
+            }) { response in
+                try check(response.messageWasCompressed == compressed,
+                          "response_compressed=\(compressed), but the response \(response.messageWasCompressed ? "was" : "was not") compressed")
+                try checkPayload(response.message.payload, size: 314_159)
+            }
+        }
+    }
+
+    static func serverCompressedStreaming(_ service: Grpc_Testing_TestService_Client) async throws {
+        let expected: [(size: Int32, compressed: Bool)] = [(31_415, true), (92_653, false)]
+        let request = Grpc_Testing_StreamingOutputCallRequest.with {
+            $0.responseType = .compressable
+            $0.responseParameters = expected.map { item in
+                .with {
+                    $0.size = item.size
+                    $0.compressed = .with { $0.value = item.compressed }
+                }
+            }
+        }
+        let received = try await service.streamingOutputCall(request) { response in
+            var received: [(size: Int, compressed: Bool)] = []
+            for try await item in response.receivedMessages {
+                try check(received.count < expected.count, "more responses than requested")
+                try checkPayload(item.message.payload, size: Int(expected[received.count].size))
+                received.append((item.message.payload.body.count, item.wasCompressed))
+            }
+            return received
+        }
+        try check(received.map(\.compressed) == expected.map(\.compressed) && received.count == expected.count,
+                  "responses (size, compressed) were \(received), expected \(expected)")
+    }
+
     // MARK: Helpers
+
+    private static func expectInvalidArgument(_ what: String, _ call: () async throws -> Void) async throws {
+        do {
+            try await call()
+            throw InteropCheckFailure(description: "\(what) succeeded; expected INVALID_ARGUMENT")
+        } catch let error as RPCError {
+            try check(error.code == .invalidArgument, "\(what): got \(error), expected INVALID_ARGUMENT")
+        }
+    }
 
     private static func expectEchoedStatus(_ service: Grpc_Testing_TestService_Client, message: String, bidi: Bool = true) async throws {
         let status = Grpc_Testing_EchoStatus.with {

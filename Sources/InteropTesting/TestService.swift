@@ -18,6 +18,10 @@ public struct TestService: Grpc_Testing_TestService_ServiceProtocol {
 
     public func unaryCall(request: Grpc_Testing_SimpleRequest, context: ServerContext) async throws -> Grpc_Testing_SimpleResponse {
         Self.echoMetadata(context)
+        try Self.checkCompression(expected: request.hasExpectCompressed ? request.expectCompressed.value : nil, context)
+        if request.hasResponseCompressed {
+            context.responseEncoding = request.responseCompressed.value ? Self.responseEncoding(context) : .identity
+        }
         try Self.echoStatus(request.hasResponseStatus ? request.responseStatus : nil)
         return try .with {
             $0.payload = try Self.payload(type: request.responseType, size: request.responseSize)
@@ -35,6 +39,7 @@ public struct TestService: Grpc_Testing_TestService_ServiceProtocol {
         context: ServerContext
     ) async throws {
         Self.echoMetadata(context)
+        Self.chooseResponseEncoding(for: request, context)
         try await Self.respond(to: request, with: response)
         try Self.echoStatus(request.hasResponseStatus ? request.responseStatus : nil)
     }
@@ -44,6 +49,7 @@ public struct TestService: Grpc_Testing_TestService_ServiceProtocol {
     ) async throws -> Grpc_Testing_StreamingInputCallResponse {
         var total = 0
         for try await request in requests {
+            try Self.checkCompression(expected: request.hasExpectCompressed ? request.expectCompressed.value : nil, context)
             total += request.payload.body.count
         }
         return .with { $0.aggregatedPayloadSize = Int32(total) }
@@ -57,6 +63,7 @@ public struct TestService: Grpc_Testing_TestService_ServiceProtocol {
         Self.echoMetadata(context)
         for try await request in requests {
             try Self.echoStatus(request.hasResponseStatus ? request.responseStatus : nil)
+            Self.chooseResponseEncoding(for: request, context)  // effective until the first response
             try await Self.respond(to: request, with: response)
         }
     }
@@ -68,7 +75,10 @@ public struct TestService: Grpc_Testing_TestService_ServiceProtocol {
     ) async throws {
         var buffered: [Grpc_Testing_StreamingOutputCallRequest] = []
         for try await request in requests { buffered.append(request) }
-        for request in buffered { try await Self.respond(to: request, with: response) }
+        for request in buffered {
+            Self.chooseResponseEncoding(for: request, context)  // effective until the first response
+            try await Self.respond(to: request, with: response)
+        }
     }
 
     public func unimplementedCall(request: Grpc_Testing_Empty, context: ServerContext) async throws -> Grpc_Testing_Empty {
@@ -76,6 +86,33 @@ public struct TestService: Grpc_Testing_TestService_ServiceProtocol {
     }
 
     // MARK: Helpers
+
+    /// Fails with INVALID_ARGUMENT when the request message's compression is not what the
+    /// client said to expect (`expect_compressed`), as gRPC's C++ interop server does.
+    static func checkCompression(expected: Bool?, _ context: ServerContext) throws {
+        guard let expected else { return }
+        let actual = context.requestMessageWasCompressed
+        guard actual == expected else {
+            throw RPCError(
+                code: .invalidArgument,
+                message: expected ? "Expected a compressed request message, but it arrived uncompressed."
+                    : "Expected an uncompressed request message, but it arrived compressed.")
+        }
+    }
+
+    /// The encoding for responses the client asked to be compressed: the request's own
+    /// encoding when it has one, gzip otherwise.
+    static func responseEncoding(_ context: ServerContext) -> CompressionAlgorithm {
+        context.requestEncoding == .identity ? .gzip : context.requestEncoding
+    }
+
+    /// Compresses responses when any response parameter asks for compression; `respond`
+    /// then opts each message in or out.
+    static func chooseResponseEncoding(for request: Grpc_Testing_StreamingOutputCallRequest, _ context: ServerContext) {
+        if request.responseParameters.contains(where: { $0.hasCompressed && $0.compressed.value }) {
+            context.responseEncoding = responseEncoding(context)
+        }
+    }
 
     /// Sends back the echo metadata the interop spec asks for, if the client sent it.
     static func echoMetadata(_ context: ServerContext) {
@@ -115,7 +152,8 @@ public struct TestService: Grpc_Testing_TestService_ServiceProtocol {
                 try await Task.sleep(for: .microseconds(Int(parameters.intervalUs)))
             }
             let payload = try payload(type: request.responseType, size: parameters.size)
-            try await writer.write(.with { $0.payload = payload })
+            // An explicit `compressed` decides per message; otherwise the call's default.
+            try await writer.write(.with { $0.payload = payload }, compress: !parameters.hasCompressed || parameters.compressed.value)
         }
     }
 }

@@ -19,7 +19,7 @@ struct InteropClient: AsyncParsableCommand {
     @Option(name: .customLong("server_port"), help: "The server's port.")
     var serverPort: Int = 50051
 
-    @Option(name: .customLong("test_case"), help: "The case to run, or 'all'. One of: \(InteropTestCase.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(name: .customLong("test_case"), help: "The case to run, several separated by commas, or 'all' (every standard case). Cases: \(InteropTestCase.allCases.map(\.rawValue).joined(separator: ", ")).")
     var testCase: String = "large_unary"
 
     @Option(name: .customLong("use_tls"), help: "Connect with TLS.")
@@ -49,11 +49,14 @@ struct InteropClient: AsyncParsableCommand {
     func run() async throws {
         let cases: [InteropTestCase]
         if testCase == "all" {
-            cases = InteropTestCase.allCases
-        } else if let single = InteropTestCase(rawValue: testCase) {
-            cases = [single]
+            cases = InteropTestCase.standard
         } else {
-            throw ValidationError("Unknown test case '\(testCase)'.")
+            cases = try testCase.split(separator: ",").map { name in
+                guard let known = InteropTestCase(rawValue: String(name)) else {
+                    throw ValidationError("Unknown test case '\(name)'.")
+                }
+                return known
+            }
         }
         var configuration = HTTP2ClientTransport.Configuration()
         configuration.authority = serverHostOverride

@@ -20,7 +20,7 @@ struct ExecutableTests {
             ".build/debug/interop-server", ["--port", String(port)] + tlsFlags, readyMarker: "listening")
         defer { server.stop() }
         let clientTLSFlags = tls ? ["--use_tls", "true", "--ca_file", certs.ca, "--server_host_override", "server"] : []
-        for testCase in InteropTestCase.allCases {
+        for testCase in InteropTestCase.standard {
             let result = try await runProcess("python3", [
                 "tools/interop/py_client.py", "--server_host", "127.0.0.1", "--server_port", String(port),
                 "--test_case", testCase.rawValue, "--timeout_seconds", "30",
@@ -38,11 +38,16 @@ struct ExecutableTests {
             "python3", ["tools/interop/py_server.py", "--port", String(port)] + serverTLSFlags, readyMarker: "ready")
         defer { server.stop() }
         let tlsFlags = tls ? ["--use_tls", "true", "--ca_file", certs.ca, "--server_host_override", "server"] : []
+        // grpcio's Python server cannot see a request message's compressed flag, so the
+        // client-compressed cases run without their probe (the `_noprobe` variants).
+        let cases = InteropTestCase.withoutCompressionProbes
         let result = try await runProcess(
-            ".build/debug/interop-client", ["--server_port", String(port), "--test_case", "all"] + tlsFlags, timeout: .seconds(120))
+            ".build/debug/interop-client",
+            ["--server_port", String(port), "--test_case", cases.map(\.rawValue).joined(separator: ",")] + tlsFlags,
+            timeout: .seconds(120))
         #expect(result.status == 0, "\(result.output)")
         let passed = result.output.split(separator: "\n").filter { $0.hasPrefix("PASS: ") }.count
-        #expect(passed == InteropTestCase.allCases.count, "\(result.output)")
+        #expect(passed == cases.count, "\(result.output)")
     }
 
     /// 100 calls in flight when SIGTERM arrives all complete; a new call is refused with

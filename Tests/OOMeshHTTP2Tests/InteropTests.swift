@@ -7,7 +7,7 @@ import Testing
 /// gRPC's interop cases against a real grpcio peer, both ways.
 @Suite("Interop with grpcio")
 struct InteropTests {
-    @Test("grpcio's client passes against our server", arguments: InteropTestCase.allCases)
+    @Test("grpcio's client passes against our server", arguments: InteropTestCase.standard)
     func grpcioClientAgainstOurServer(_ testCase: InteropTestCase) async throws {
         try await withHTTP2Server(services: [TestService()]) { transport in
             let result = try await runProcess("python3", [
@@ -25,7 +25,9 @@ struct InteropTests {
             "python3", ["tools/interop/py_server.py", "--port", String(port)], readyMarker: "ready")
         defer { server.stop() }
         try await withHTTP2Client(port: port) { client in
-            for testCase in InteropTestCase.allCases {
+            // grpcio's Python server cannot see a request message's compressed flag, so the
+            // client-compressed cases run without their probe (the `_noprobe` variants).
+            for testCase in InteropTestCase.withoutCompressionProbes {
                 await #expect(throws: Never.self, "our client, \(testCase.rawValue)") {
                     try await testCase.run(using: client)
                 }

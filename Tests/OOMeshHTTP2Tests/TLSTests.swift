@@ -175,7 +175,8 @@ struct TLSTests {
         ], readyMarker: "ready")
         defer { server.stop() }
         try await withHTTP2Client(port: port, configuration: certs.clientConfiguration(withCertificate: true)) { client in
-            for testCase in InteropTestCase.allCases {
+            // grpcio's Python server cannot see a request message's compressed flag.
+            for testCase in InteropTestCase.withoutCompressionProbes {
                 await #expect(throws: Never.self, "our client over mTLS, \(testCase.rawValue)") {
                     try await testCase.run(using: client)
                 }

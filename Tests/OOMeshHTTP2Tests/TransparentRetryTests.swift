@@ -37,4 +37,48 @@ struct TransparentRetryTests {
             }
         }
     }
+
+    /// A server's GOAWAY names the last stream it will process; the client's streams above
+    /// it were never processed (RFC 9113 §6.8) and must go to a new connection. The raw peer
+    /// waits for three calls, sends GOAWAY(last_stream_id = the first), answers only that
+    /// one and closes; the other two must succeed on a second connection.
+    @Test("calls above a GOAWAY's last stream id are retried on a new connection")
+    func streamsAboveGoawayAreRetried() async throws {
+        let port = freePort()
+        let server = try await BackgroundProcess(
+            "python3", ["tools/interop/goaway_server.py", "--port", String(port), "--streams", "3", "--lifetime", "60"],
+            readyMarker: "ready")
+        defer { server.stop() }
+        try await withHTTP2Client(port: port) { client in
+            let service = Grpc_Testing_TestService_Client(wrapping: client)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<3 {
+                    group.addTask { _ = try await service.emptyCall(Grpc_Testing_Empty()) }
+                }
+                do { try await group.waitForAll() } catch {
+                    Issue.record("\(error); the server reported: \(server.output)")
+                }
+            }
+        }
+        // The peer prints its counts after every answer (before sending it); its output is
+        // collected asynchronously, so wait briefly for the line counting all three.
+        var reported: GoawayServerStats?
+        for _ in 0..<40 {
+            let line = server.output.split(separator: "\n").last { $0.hasPrefix("{") }
+            reported = line.flatMap { try? JSONDecoder().decode(GoawayServerStats.self, from: Data($0.utf8)) }
+            if let reported, reported.answered.reduce(0, +) >= 3 { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let stats = try #require(reported, "\(server.output)")
+        #expect(stats.refused_by_goaway == 2, "\(server.output)")
+        #expect(stats.connections >= 2, "\(server.output)")
+        #expect(stats.answered.reduce(0, +) == 3, "\(server.output)")
+    }
+}
+
+/// What tools/interop/goaway_server.py reports when it stops.
+private struct GoawayServerStats: Decodable {
+    var connections: Int
+    var answered: [Int]
+    var refused_by_goaway: Int
 }

@@ -8,7 +8,15 @@ the description lists:
   empty_unary, large_unary, client_streaming, server_streaming, ping_pong,
   empty_stream, timeout_on_sleeping_server, cancel_after_begin,
   cancel_after_first_response, custom_metadata, status_code_and_message,
-  special_status_message, unimplemented_method, unimplemented_service
+  special_status_message, unimplemented_method, unimplemented_service,
+  client_compressed_unary, client_compressed_streaming,
+  server_compressed_unary, server_compressed_streaming
+
+grpcio's Python API cannot see whether a received message was compressed, nor
+turn compression off for one message of a client stream. So the
+server_compressed_* cases check the payloads but not the compressed flag, and
+client_compressed_streaming sends its second message compressed too (flagged
+expect_compressed=true, which is what the server then sees).
 
 Usage:
   python3 py_client.py --server_host 127.0.0.1 --server_port 50051 \\
@@ -316,6 +324,66 @@ def unimplemented_service(channel):
     check_status(error, grpc.StatusCode.UNIMPLEMENTED, None, "UnimplementedCall")
 
 
+def client_compressed_unary(channel):
+    """UnaryCall: the probe is refused; compressed and uncompressed requests succeed."""
+    stub = test_pb2_grpc.TestServiceStub(channel)
+
+    def request(expect_compressed):
+        return messages_pb2.SimpleRequest(
+            response_type=messages_pb2.COMPRESSABLE, response_size=314159, payload=payload(271828),
+            expect_compressed=messages_pb2.BoolValue(value=expect_compressed))
+
+    error = expect_rpc_error(lambda: stub.UnaryCall(request(True)), "UnaryCall probe")
+    check_status(error, grpc.StatusCode.INVALID_ARGUMENT, None, "UnaryCall probe (uncompressed, expect_compressed=true)")
+    response = stub.UnaryCall(request(True), compression=grpc.Compression.Gzip)
+    check_payload(response.payload, 314159, "compressed request's response")
+    response = stub.UnaryCall(request(False), compression=grpc.Compression.NoCompression)
+    check_payload(response.payload, 314159, "uncompressed request's response")
+
+
+def client_compressed_streaming(channel):
+    """StreamingInputCall: the probe is refused; a compressed stream sums to 73086."""
+    stub = test_pb2_grpc.TestServiceStub(channel)
+
+    def request(expect_compressed, size):
+        return messages_pb2.StreamingInputCallRequest(
+            payload=payload(size), expect_compressed=messages_pb2.BoolValue(value=expect_compressed))
+
+    error = expect_rpc_error(lambda: stub.StreamingInputCall(iter([request(True, 27182)])),
+                             "StreamingInputCall probe")
+    check_status(error, grpc.StatusCode.INVALID_ARGUMENT, None,
+                 "StreamingInputCall probe (uncompressed, expect_compressed=true)")
+    # grpcio cannot send one message of a compressed call uncompressed: both are compressed.
+    response = stub.StreamingInputCall(iter([request(True, 27182), request(True, 45904)]),
+                                       compression=grpc.Compression.Gzip)
+    check(response.aggregated_payload_size == 73086,
+          f"aggregated_payload_size is {response.aggregated_payload_size}, expected 73086")
+
+
+def server_compressed_unary(channel):
+    """UnaryCall with response_compressed true, then false: both payloads arrive intact."""
+    stub = test_pb2_grpc.TestServiceStub(channel)
+    for compressed in (True, False):
+        response = stub.UnaryCall(messages_pb2.SimpleRequest(
+            response_type=messages_pb2.COMPRESSABLE, response_size=314159, payload=payload(271828),
+            response_compressed=messages_pb2.BoolValue(value=compressed)))
+        check_payload(response.payload, 314159, f"response (response_compressed={compressed})")
+
+
+def server_compressed_streaming(channel):
+    """StreamingOutputCall: a compressed 31415-byte and an uncompressed 92653-byte response."""
+    request = messages_pb2.StreamingOutputCallRequest(
+        response_type=messages_pb2.COMPRESSABLE,
+        response_parameters=[
+            messages_pb2.ResponseParameters(size=31415, compressed=messages_pb2.BoolValue(value=True)),
+            messages_pb2.ResponseParameters(size=92653, compressed=messages_pb2.BoolValue(value=False)),
+        ])
+    responses = list(test_pb2_grpc.TestServiceStub(channel).StreamingOutputCall(request))
+    check(len(responses) == 2, f"received {len(responses)} responses, expected 2")
+    check_payload(responses[0].payload, 31415, "response 0")
+    check_payload(responses[1].payload, 92653, "response 1")
+
+
 TEST_CASES = {
     "empty_unary": empty_unary,
     "large_unary": large_unary,
@@ -331,6 +399,10 @@ TEST_CASES = {
     "special_status_message": special_status_message,
     "unimplemented_method": unimplemented_method,
     "unimplemented_service": unimplemented_service,
+    "client_compressed_unary": client_compressed_unary,
+    "client_compressed_streaming": client_compressed_streaming,
+    "server_compressed_unary": server_compressed_unary,
+    "server_compressed_streaming": server_compressed_streaming,
 }
 
 

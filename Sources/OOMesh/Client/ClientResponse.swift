@@ -6,21 +6,32 @@ public struct ClientResponse<Message: Sendable>: Sendable {
     public var message: Message
     /// The metadata the server sent with its OK status.
     public var trailingMetadata: Metadata
+    /// Whether the response message arrived compressed on the wire.
+    public var messageWasCompressed: Bool
 
     /// Creates a response.
-    public init(metadata: Metadata, message: Message, trailingMetadata: Metadata) {
+    public init(metadata: Metadata, message: Message, trailingMetadata: Metadata, messageWasCompressed: Bool = false) {
         self.metadata = metadata
         self.message = message
         self.trailingMetadata = trailingMetadata
+        self.messageWasCompressed = messageWasCompressed
     }
+}
+
+/// A response message together with how it travelled.
+public struct ReceivedMessage<Message: Sendable>: Sendable {
+    /// The message.
+    public var message: Message
+    /// Whether it arrived compressed on the wire.
+    public var wasCompressed: Bool
 }
 
 /// The response to a call with a stream of response messages (server and bidirectional
 /// streaming), handed to the caller's `onResponse` closure once the response headers have
 /// arrived.
 ///
-/// Read `messages` for the messages alone, or `bodyParts` to also see the trailing
-/// metadata. Either throws an ``RPCError`` when the call ends with a non-OK status.
+/// Read `messages` for the messages alone, `receivedMessages` for the messages with how
+/// they travelled, or `bodyParts` to also see the trailing metadata. Each throws an ``RPCError`` when the call ends with a non-OK status.
 public struct StreamingClientResponse<Message: Sendable>: Sendable {
     /// One element of the response body.
     public enum BodyPart: Sendable {
@@ -36,6 +47,8 @@ public struct StreamingClientResponse<Message: Sendable>: Sendable {
     public var bodyParts: BodyParts
     /// The messages only.
     public var messages: Messages { Messages(bodyParts: bodyParts) }
+    /// The messages, each with whether it arrived compressed.
+    public var receivedMessages: ReceivedMessages { ReceivedMessages(bodyParts: bodyParts) }
 
     /// The response body as parts.
     public struct BodyParts: AsyncSequence, Sendable {
@@ -55,21 +68,25 @@ public struct StreamingClientResponse<Message: Sendable>: Sendable {
             var finished = false
 
             public mutating func next() async throws -> BodyPart? {
+                try await nextWithFlags()?.part
+            }
+
+            mutating func nextWithFlags() async throws -> (part: BodyPart, flags: MessageFlags)? {
                 if finished { return nil }
                 if let (status, trailers) = pendingStatus {
                     finished = true
-                    return try Self.end(status, trailers)
+                    return (try Self.end(status, trailers), [])
                 }
                 guard let part = try await parts.next() else {
                     finished = true
                     throw RPCError(code: .internal, message: "The server closed the stream without sending a status.")
                 }
                 switch part {
-                case .message(let bytes):
-                    return .message(try deserializer.deserializeResponse(bytes))
+                case .message(let bytes, let flags):
+                    return (.message(try deserializer.deserializeResponse(bytes)), flags)
                 case .status(let status, let trailers):
                     finished = true
-                    return try Self.end(status, trailers)
+                    return (try Self.end(status, trailers), [])
                 case .metadata:
                     finished = true
                     throw RPCError(code: .internal, message: "The server sent response headers twice.")
@@ -96,6 +113,27 @@ public struct StreamingClientResponse<Message: Sendable>: Sendable {
             public mutating func next() async throws -> Message? {
                 while let part = try await base.next() {
                     if case .message(let message) = part { return message }
+                }
+                return nil
+            }
+        }
+    }
+
+    /// The response messages with how they travelled.
+    public struct ReceivedMessages: AsyncSequence, Sendable {
+        let bodyParts: BodyParts
+
+        public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: bodyParts.makeAsyncIterator()) }
+
+        /// Yields messages and their flags, skipping the trailing metadata.
+        public struct AsyncIterator: AsyncIteratorProtocol {
+            var base: BodyParts.AsyncIterator
+
+            public mutating func next() async throws -> ReceivedMessage<Message>? {
+                while let (part, flags) = try await base.nextWithFlags() {
+                    if case .message(let message) = part {
+                        return ReceivedMessage(message: message, wasCompressed: flags.contains(.compressed))
+                    }
                 }
                 return nil
             }
@@ -131,21 +169,24 @@ extension ClientResponse {
         var iterator = inbound.makeAsyncIterator()
         var metadata = Metadata()
         var message: Message?
+        var compressed = false
         while let part = try await iterator.next() {
             switch part {
             case .metadata(let headers):
                 metadata = headers
-            case .message(let bytes):
+            case .message(let bytes, let flags):
                 guard message == nil else {
                     throw RPCError(code: .internal, message: "The server sent more than one response message to a call that expects one.")
                 }
                 message = try deserializer.deserializeResponse(bytes)
+                compressed = flags.contains(.compressed)
             case .status(let status, let trailers):
                 guard status.code == .ok else { throw RPCError(status: status, metadata: trailers) }
                 guard let message else {
                     throw RPCError(code: .internal, message: "The server ended the call with OK but sent no response message.", metadata: trailers)
                 }
-                return ClientResponse(metadata: metadata, message: message, trailingMetadata: trailers)
+                return ClientResponse(
+                    metadata: metadata, message: message, trailingMetadata: trailers, messageWasCompressed: compressed)
             }
         }
         throw RPCError(code: .internal, message: "The server closed the stream without sending a status.")

@@ -37,7 +37,7 @@ public final class GRPCClient: Sendable {
     ) async throws -> Result {
         let bytes = try serializeRequest(request, serializer)
         let response = try await call(descriptor, metadata, options) { stream in
-            try await stream.outbound.write(contentsOf: [.message(bytes)])
+            try await stream.outbound.write(contentsOf: [.message(bytes, [])])
             await stream.outbound.finish()
             return try await ClientResponse.read(from: stream.inbound, deserializer: deserializer)
         }
@@ -56,7 +56,7 @@ public final class GRPCClient: Sendable {
         onResponse: (ClientResponse<Response>) async throws -> Result
     ) async throws -> Result {
         let response = try await call(descriptor, metadata, options) { stream in
-            let writer = RPCWriter(wrapping: SerializingWriter(base: stream.outbound, serializer: serializer, wrap: RPCRequestPart.message))
+            let writer = RPCWriter(wrapping: SerializingWriter(base: stream.outbound, serializer: serializer, wrap: { .message($0, $1) }))
             do {
                 try await requestProducer(writer)
                 await stream.outbound.finish()
@@ -81,7 +81,7 @@ public final class GRPCClient: Sendable {
     ) async throws -> Result {
         let bytes = try serializeRequest(request, serializer)
         return try await call(descriptor, metadata, options) { stream in
-            try await stream.outbound.write(contentsOf: [.message(bytes)])
+            try await stream.outbound.write(contentsOf: [.message(bytes, [])])
             await stream.outbound.finish()
             let response = try await StreamingClientResponse.read(from: stream.inbound, deserializer: deserializer)
             return try await onResponse(response)
@@ -101,7 +101,7 @@ public final class GRPCClient: Sendable {
         onResponse: (StreamingClientResponse<Response>) async throws -> Result
     ) async throws -> Result {
         try await call(descriptor, metadata, options) { stream in
-            let writer = RPCWriter(wrapping: SerializingWriter(base: stream.outbound, serializer: serializer, wrap: RPCRequestPart.message))
+            let writer = RPCWriter(wrapping: SerializingWriter(base: stream.outbound, serializer: serializer, wrap: { .message($0, $1) }))
             return try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     do {

@@ -145,7 +145,7 @@ public struct InProcessTransport: Sendable {
         let ended: CancellationSignal
 
         func write(_ part: RPCResponsePart) async throws {
-            try await channel.send(part)
+            try await channel.send(Self.inProcessForm(of: part))
             if case .status = part {
                 channel.finish()
                 ended.fire()
@@ -155,6 +155,18 @@ public struct InProcessTransport: Sendable {
 
         func finish() async { channel.finish() }
         func finish(throwing error: any Error) async { channel.finish(throwing: RPCError(converting: error)) }
+
+        /// Messages are handed over as they are, never compressed: the encoding choice is
+        /// dropped and no message is flagged.
+        static func inProcessForm(of part: RPCResponsePart) -> RPCResponsePart {
+            switch part {
+            case .metadata(var metadata):
+                metadata.removeAll(forKey: Metadata.responseEncodingKey)
+                return .metadata(metadata)
+            case .message(let bytes, _): return .message(bytes, [])
+            case .status: return part
+            }
+        }
     }
 
     /// The client's writer: writes after the response has ended are discarded.
@@ -166,7 +178,11 @@ public struct InProcessTransport: Sendable {
 
         func write(_ part: RPCRequestPart) async throws {
             do {
-                try await channel.send(part)
+                if case .message(let bytes, let flags) = part, !flags.isEmpty {
+                    try await channel.send(.message(bytes, []))  // never compressed in process
+                } else {
+                    try await channel.send(part)
+                }
             } catch where responseEnded.isFired && !Task.isCancelled {
                 return  // the server has ended the call; its status says how
             }

@@ -55,7 +55,8 @@ public final class GRPCServer: Sendable {
 
         let context = ServerContext(
             descriptor: descriptor, requestMetadata: requestMetadata,
-            peer: streamContext.peer, deadline: streamContext.deadline, peerIdentity: streamContext.peerIdentity)
+            peer: streamContext.peer, deadline: streamContext.deadline, peerIdentity: streamContext.peerIdentity,
+            requestEncoding: streamContext.requestEncoding)
         let head = ResponseHead(context: context)
         do {
             try await intercept(context, index: interceptors.startIndex) { context in
@@ -66,7 +67,7 @@ public final class GRPCServer: Sendable {
             var trailers = context.trailingMetadata
             trailers.add(contentsOf: rpcError.metadata)
             var parts: [RPCResponsePart] = []
-            if let metadata = head.takeIfUnsent(), !metadata.isEmpty { parts.append(.metadata(metadata)) }
+            if let metadata = head.takeIfUnsent(forMessages: false), !metadata.isEmpty { parts.append(.metadata(metadata)) }
             parts.append(.status(rpcError.status, trailers))
             try? await stream.outbound.write(contentsOf: parts)
         }

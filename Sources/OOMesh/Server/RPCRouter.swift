@@ -39,12 +39,12 @@ public struct RPCRouter: Sendable {
         handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
     ) {
         register(descriptor) { inbound, outbound, context, head in
-            let request = try await readSingleRequest(inbound, deserializer)
+            let request = try await readSingleRequest(inbound, deserializer, context)
             let response = try await handler(request, context)
             let bytes = try serializeResponse(response, serializer)
             var parts: [RPCResponsePart] = []
-            if let metadata = head.takeIfUnsent() { parts.append(.metadata(metadata)) }
-            parts.append(.message(bytes))
+            if let metadata = head.takeIfUnsent(forMessages: true) { parts.append(.metadata(metadata)) }
+            parts.append(.message(bytes, []))
             parts.append(.status(.ok, context.trailingMetadata))
             try await outbound.write(contentsOf: parts)
         }
@@ -58,11 +58,11 @@ public struct RPCRouter: Sendable {
         handler: @escaping @Sendable (RequestStream<Request>, ServerContext) async throws -> Response
     ) {
         register(descriptor) { inbound, outbound, context, head in
-            let response = try await handler(RequestStream(parts: inbound, deserializer: deserializer), context)
+            let response = try await handler(RequestStream(parts: inbound, deserializer: deserializer, context: context), context)
             let bytes = try serializeResponse(response, serializer)
             var parts: [RPCResponsePart] = []
-            if let metadata = head.takeIfUnsent() { parts.append(.metadata(metadata)) }
-            parts.append(.message(bytes))
+            if let metadata = head.takeIfUnsent(forMessages: true) { parts.append(.metadata(metadata)) }
+            parts.append(.message(bytes, []))
             parts.append(.status(.ok, context.trailingMetadata))
             try await outbound.write(contentsOf: parts)
         }
@@ -76,7 +76,7 @@ public struct RPCRouter: Sendable {
         handler: @escaping @Sendable (Request, ResponseWriter<Response>, ServerContext) async throws -> Void
     ) {
         register(descriptor) { inbound, outbound, context, head in
-            let request = try await readSingleRequest(inbound, deserializer)
+            let request = try await readSingleRequest(inbound, deserializer, context)
             try await handler(request, ResponseWriter(outbound: outbound, serializer: serializer, head: head), context)
             try await finishStreaming(outbound, context, head)
         }
@@ -91,7 +91,7 @@ public struct RPCRouter: Sendable {
     ) {
         register(descriptor) { inbound, outbound, context, head in
             try await handler(
-                RequestStream(parts: inbound, deserializer: deserializer),
+                RequestStream(parts: inbound, deserializer: deserializer, context: context),
                 ResponseWriter(outbound: outbound, serializer: serializer, head: head), context)
             try await finishStreaming(outbound, context, head)
         }
@@ -100,18 +100,19 @@ public struct RPCRouter: Sendable {
 
 /// Reads the one request message of a unary or server-streaming call.
 private func readSingleRequest<Request>(
-    _ inbound: RPCAsyncSequence<RPCRequestPart>, _ deserializer: some MessageDeserializer<Request>
+    _ inbound: RPCAsyncSequence<RPCRequestPart>, _ deserializer: some MessageDeserializer<Request>, _ context: ServerContext
 ) async throws -> Request {
     var iterator = inbound.makeAsyncIterator()
     guard let part = try await iterator.next() else {
         throw RPCError(code: .internal, message: "The client ended the request stream without sending the request message.")
     }
-    guard case .message(let bytes) = part else {
+    guard case .message(let bytes, let flags) = part else {
         throw RPCError(code: .internal, message: "Expected a request message, received metadata.")
     }
     guard case .none = try await iterator.next() else {
         throw RPCError(code: .internal, message: "The client sent more than one request message to a method that takes one.")
     }
+    context.noteRequestMessage(flags)
     return try deserializer.deserializeRequest(bytes)
 }
 
@@ -127,7 +128,7 @@ private func serializeResponse<Response>(_ response: Response, _ serializer: som
 /// send; otherwise the response is Trailers-Only), then the OK status.
 private func finishStreaming(_ outbound: ClosableRPCWriter<RPCResponsePart>, _ context: ServerContext, _ head: ResponseHead) async throws {
     var parts: [RPCResponsePart] = []
-    if let metadata = head.takeIfUnsent(), !metadata.isEmpty { parts.append(.metadata(metadata)) }
+    if let metadata = head.takeIfUnsent(forMessages: false), !metadata.isEmpty { parts.append(.metadata(metadata)) }
     parts.append(.status(.ok, context.trailingMetadata))
     try await outbound.write(contentsOf: parts)
 }

@@ -5,20 +5,30 @@
 public struct RequestStream<Message: Sendable>: AsyncSequence, Sendable {
     let parts: RPCAsyncSequence<RPCRequestPart>
     let deserializer: any MessageDeserializer<Message>
+    /// Told about each message's flags (``ServerContext/requestMessageWasCompressed``).
+    let context: ServerContext?
+
+    init(parts: RPCAsyncSequence<RPCRequestPart>, deserializer: any MessageDeserializer<Message>, context: ServerContext?) {
+        self.parts = parts
+        self.deserializer = deserializer
+        self.context = context
+    }
 
     public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(parts: parts.makeAsyncIterator(), deserializer: deserializer)
+        AsyncIterator(parts: parts.makeAsyncIterator(), deserializer: deserializer, context: context)
     }
 
     /// Reads and parses request messages.
     public struct AsyncIterator: AsyncIteratorProtocol {
         var parts: RPCAsyncSequence<RPCRequestPart>.AsyncIterator
         let deserializer: any MessageDeserializer<Message>
+        let context: ServerContext?
 
         public mutating func next() async throws -> Message? {
             while let part = try await parts.next() {
                 switch part {
-                case .message(let bytes):
+                case .message(let bytes, let flags):
+                    context?.noteRequestMessage(flags)
                     return try deserializer.deserializeRequest(bytes)
                 case .metadata:
                     throw RPCError(code: .internal, message: "Received request metadata in the middle of the request stream.")

@@ -11,16 +11,26 @@ public struct ResponseWriter<Message: Sendable>: RPCWriterProtocol {
     let head: ResponseHead
 
     public func write(_ message: Message) async throws {
-        try await write(contentsOf: [message])
+        try await write(contentsOf: [message], flags: [])
+    }
+
+    /// Writes one message; `compress: false` sends it uncompressed even when the call
+    /// compresses responses (``ServerContext/responseEncoding``).
+    public func write(_ message: Message, compress: Bool) async throws {
+        try await write(contentsOf: [message], flags: compress ? [] : .skipCompression)
     }
 
     public func write(contentsOf messages: [Message]) async throws {
+        try await write(contentsOf: messages, flags: [])
+    }
+
+    private func write(contentsOf messages: [Message], flags: MessageFlags) async throws {
         var parts: [RPCResponsePart] = []
         parts.reserveCapacity(messages.count + 1)
-        if let metadata = head.takeIfUnsent() { parts.append(.metadata(metadata)) }
+        if let metadata = head.takeIfUnsent(forMessages: true) { parts.append(.metadata(metadata)) }
         for message in messages {
             do {
-                parts.append(.message(try serializer.serialize(message)))
+                parts.append(.message(try serializer.serialize(message), flags))
             } catch {
                 throw RPCError(code: .internal, message: "Failed to serialize \(Message.self): \(error)", cause: error)
             }
@@ -36,12 +46,18 @@ final class ResponseHead: Sendable {
 
     init(context: ServerContext) { self.context = context }
 
-    /// The response metadata, the first time only.
-    func takeIfUnsent() -> Metadata? {
+    /// The response metadata, the first time only. When messages follow, it carries the
+    /// handler's choice of response encoding for the transport.
+    func takeIfUnsent(forMessages: Bool) -> Metadata? {
         let first = sent.withLock { sent in
             defer { sent = true }
             return !sent
         }
-        return first ? context.responseMetadata : nil
+        guard first else { return nil }
+        var metadata = context.responseMetadata
+        if forMessages, let encoding = context.responseEncoding {
+            metadata.replaceOrAddString(encoding.name, forKey: Metadata.responseEncodingKey)
+        }
+        return metadata
     }
 }

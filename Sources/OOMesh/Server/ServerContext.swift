@@ -17,23 +17,29 @@ public final class ServerContext: Sendable {
     public let deadline: ContinuousClock.Instant?
     /// The client's verified certificate identity on a mutual-TLS connection; nil otherwise.
     public let peerIdentity: PeerIdentity?
+    /// How the client compresses its request messages (its `grpc-encoding`); a message may
+    /// still arrive uncompressed when compressing it did not help.
+    public let requestEncoding: CompressionAlgorithm
 
     private struct Outgoing {
         var responseMetadata = Metadata()
         var trailingMetadata = Metadata()
+        var responseEncoding: CompressionAlgorithm?
     }
     private let outgoing = Mutex(Outgoing())
+    private let lastRequestCompressed = Atomic<Bool>(false)
 
     /// Creates a context.
     public init(
         descriptor: MethodDescriptor, requestMetadata: Metadata, peer: String, deadline: ContinuousClock.Instant?,
-        peerIdentity: PeerIdentity? = nil
+        peerIdentity: PeerIdentity? = nil, requestEncoding: CompressionAlgorithm = .identity
     ) {
         self.descriptor = descriptor
         self.requestMetadata = requestMetadata
         self.peer = peer
         self.deadline = deadline
         self.peerIdentity = peerIdentity
+        self.requestEncoding = requestEncoding
     }
 
     /// Time left until the deadline (negative once passed); nil without a deadline.
@@ -56,5 +62,26 @@ public final class ServerContext: Sendable {
     public var trailingMetadata: Metadata {
         get { outgoing.withLock { $0.trailingMetadata } }
         set { outgoing.withLock { $0.trailingMetadata = newValue } }
+    }
+
+    /// How response messages are compressed. nil (the default) leaves it to the transport,
+    /// which answers in the request's encoding when the client accepts it. A choice the
+    /// client does not accept (its `grpc-accept-encoding`) falls back to identity. Takes
+    /// effect only when set before the first response message is written; single messages
+    /// can still opt out with ``ResponseWriter/write(_:compress:)``.
+    public var responseEncoding: CompressionAlgorithm? {
+        get { outgoing.withLock { $0.responseEncoding } }
+        set { outgoing.withLock { $0.responseEncoding = newValue } }
+    }
+
+    /// Whether the request message read most recently arrived compressed on the wire: for
+    /// unary and server-streaming calls the request; for streaming requests the message the
+    /// request stream returned last.
+    public var requestMessageWasCompressed: Bool {
+        lastRequestCompressed.load(ordering: .relaxed)
+    }
+
+    func noteRequestMessage(_ flags: MessageFlags) {
+        lastRequestCompressed.store(flags.contains(.compressed), ordering: .relaxed)
     }
 }

@@ -9,11 +9,18 @@ public protocol RPCWriterProtocol<Element>: Sendable {
     func write(_ element: Element) async throws
     /// Writes several elements; transports may batch them into one flush.
     func write(contentsOf elements: [Element]) async throws
+    /// Writes one message; `compress: false` sends it uncompressed even when the call
+    /// compresses messages. Writers without per-message compression ignore the choice.
+    func write(_ element: Element, compress: Bool) async throws
 }
 
 extension RPCWriterProtocol {
     public func write(contentsOf elements: [Element]) async throws {
         for element in elements { try await write(element) }
+    }
+
+    public func write(_ element: Element, compress: Bool) async throws {
+        try await write(element)
     }
 }
 
@@ -41,6 +48,10 @@ public struct RPCWriter<Element: Sendable>: RPCWriterProtocol {
     public func write(contentsOf elements: [Element]) async throws {
         try await base.write(contentsOf: elements)
     }
+
+    public func write(_ element: Element, compress: Bool) async throws {
+        try await base.write(element, compress: compress)
+    }
 }
 
 /// A type-erased closable writer, as transports hand out for the outbound side of a stream.
@@ -62,14 +73,18 @@ public struct ClosableRPCWriter<Element: Sendable>: ClosableRPCWriterProtocol {
 struct SerializingWriter<Message: Sendable, Part: Sendable>: RPCWriterProtocol {
     let base: ClosableRPCWriter<Part>
     let serializer: any MessageSerializer<Message>
-    let wrap: @Sendable ([UInt8]) -> Part
+    let wrap: @Sendable ([UInt8], MessageFlags) -> Part
 
     func write(_ message: Message) async throws {
-        try await base.write(wrap(serialize(message)))
+        try await base.write(wrap(serialize(message), []))
+    }
+
+    func write(_ message: Message, compress: Bool) async throws {
+        try await base.write(wrap(serialize(message), compress ? [] : .skipCompression))
     }
 
     func write(contentsOf messages: [Message]) async throws {
-        try await base.write(contentsOf: messages.map { wrap(try serialize($0)) })
+        try await base.write(contentsOf: messages.map { wrap(try serialize($0), []) })
     }
 
     private func serialize(_ message: Message) throws -> [UInt8] {

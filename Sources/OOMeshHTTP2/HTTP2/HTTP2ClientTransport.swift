@@ -103,7 +103,6 @@ public final class HTTP2ClientTransport: ClientTransport {
         stream.deadline = options.timeout.map { .now + $0 }
         outbox.enableReplay()
         if options.compression != .identity {
-            stream.sendEncoding = options.compression
             outbox.setCompression(options.compression)
         }
         loop.executeOrRun { manager.attach(stream) }

@@ -594,7 +594,8 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         var block = HeaderBlock()
         block.add(":status", "200")
         block.add("content-type", "application/grpc")
-        if stream.sendEncoding != .identity { block.add("grpc-encoding", stream.sendEncoding.name) }
+        let encoding = stream.outbox.compression
+        if encoding != .identity { block.add("grpc-encoding", encoding.name) }
         block.add("grpc-accept-encoding", acceptEncodingHeader)
         addMetadata(metadata, to: &block)
         var provider = dataProvider
@@ -625,7 +626,8 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         block.add("content-type", "application/grpc")
         block.add("te", "trailers")
         block.add("user-agent", "oo-mesh/0.1")
-        if stream.sendEncoding != .identity { block.add("grpc-encoding", stream.sendEncoding.name) }
+        let encoding = stream.outbox.compression
+        if encoding != .identity { block.add("grpc-encoding", encoding.name) }
         block.add("grpc-accept-encoding", acceptEncodingHeader)
         if let deadline = stream.deadline {
             block.add("grpc-timeout", HeaderCoding.formatTimeout(deadline - .now))
@@ -791,14 +793,14 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         // Bytes of this chunk that delivered messages carry as their flow-control debt.
         var owedInChunk = 0
         do {
-            try stream.deframer.process(data) { message, wireLength in
+            try stream.deframer.process(data) { message, wireLength, compressed in
                 let owed = 5 + wireLength - stream.partialCredited
                 stream.partialCredited = 0
                 owedInChunk += owed
                 if let inbox = stream.serverInbox {
-                    credit += inbox.deliver(.message(message), flowBytes: owed)
+                    credit += inbox.deliver(.message(message, compressed ? .compressed : []), flowBytes: owed)
                 } else if let inbox = stream.clientInbox {
-                    credit += inbox.deliver(.message(message), flowBytes: owed)
+                    credit += inbox.deliver(.message(message, compressed ? .compressed : []), flowBytes: owed)
                 }
             }
         } catch {
@@ -912,6 +914,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         guard let descriptor = MethodDescriptor(path: path) else {
             return reject(stream, Status(code: .unimplemented, message: "Malformed method path '\(path)'; expected /package.Service/Method."))
         }
+        var requestEncoding = CompressionAlgorithm.identity
         if let encoding {
             guard let algorithm = CompressionAlgorithm(rawValue: encoding),
                   algorithm == .identity || configuration.enabledCompression.contains(algorithm) else {
@@ -921,9 +924,10 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
                     extra: [("grpc-accept-encoding", acceptEncodingHeader)])
             }
             stream.deframer.encoding = algorithm
-            // Answer in the client's encoding when it accepts it (as grpc-go does).
+            requestEncoding = algorithm
+            // Answer in the client's encoding when it accepts it (as grpc-go does); the
+            // handler may choose otherwise (ServerContext.responseEncoding).
             if algorithm != .identity, MessageCompression.parseAcceptEncoding(acceptEncoding).contains(algorithm) {
-                stream.sendEncoding = algorithm
                 stream.outbox.setCompression(algorithm)
             }
         }
@@ -945,8 +949,10 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         let rpcStream = RPCStream(
             descriptor: descriptor,
             inbound: RPCAsyncSequence(wrapping: RequestInboxSequence(inbox: inbox)),
-            outbound: ClosableRPCWriter(wrapping: ServerStreamWriter(outbox: stream.outbox)))
-        let context = ServerStreamContext(descriptor: descriptor, peer: peer, deadline: deadline, peerIdentity: peerIdentity)
+            outbound: ClosableRPCWriter(wrapping: ServerStreamWriter(
+                outbox: stream.outbox, enabledCompression: configuration.enabledCompression, clientAcceptEncoding: acceptEncoding)))
+        let context = ServerStreamContext(
+            descriptor: descriptor, peer: peer, deadline: deadline, peerIdentity: peerIdentity, requestEncoding: requestEncoding)
         if let deadline {
             stream.deadline = deadline
             stream.deadlineTimer = loop.schedule(at: deadline) { [self] in

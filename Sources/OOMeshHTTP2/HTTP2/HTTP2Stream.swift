@@ -19,8 +19,6 @@ final class HTTP2Stream: @unchecked Sendable {
     var clientInbox: StreamInbox<RPCResponsePart>?
 
     var deframer: MessageDeframer
-    /// The encoding of the messages this side sends (announced in `grpc-encoding`).
-    var sendEncoding: CompressionAlgorithm = .identity
     /// Flow-control bytes of the message being reassembled already returned to the peer.
     var partialCredited = 0
 
@@ -82,6 +80,10 @@ final class HTTP2Stream: @unchecked Sendable {
 /// The application's writer for a server stream.
 struct ServerStreamWriter: ClosableRPCWriterProtocol {
     let outbox: StreamOutbox
+    /// The encodings this server may compress with.
+    let enabledCompression: [CompressionAlgorithm]
+    /// The client's `grpc-accept-encoding`, for a handler's choice of response encoding.
+    let clientAcceptEncoding: String?
 
     func write(_ part: RPCResponsePart) async throws {
         try await write(contentsOf: [part])
@@ -89,12 +91,17 @@ struct ServerStreamWriter: ClosableRPCWriterProtocol {
 
     func write(contentsOf parts: [RPCResponsePart]) async throws {
         var headers: Metadata?
-        var messages: [[UInt8]] = []
+        var messages: [StreamOutbox.Message] = []
         var end: StreamOutbox.End?
         for part in parts {
             switch part {
-            case .metadata(let metadata): headers = metadata
-            case .message(let bytes): messages.append(bytes)
+            case .metadata(var metadata):
+                if let chosen = metadata.firstString(forKey: Metadata.responseEncodingKey) {
+                    metadata.removeAll(forKey: Metadata.responseEncodingKey)
+                    outbox.setCompression(responseEncoding(chosen))
+                }
+                headers = metadata
+            case .message(let bytes, let flags): messages.append(.init(bytes: bytes, compress: !flags.contains(.skipCompression)))
             case .status(let status, let trailers): end = .trailers(status, trailers)
             }
         }
@@ -105,6 +112,14 @@ struct ServerStreamWriter: ClosableRPCWriterProtocol {
     func finish(throwing error: any Error) async {
         let error = RPCError(converting: error)
         _ = try? await outbox.write(headers: nil, messages: [], end: .trailers(error.status, error.metadata))
+    }
+
+    /// The handler's chosen encoding when this server has it and the client accepts it;
+    /// identity otherwise.
+    private func responseEncoding(_ name: String) -> CompressionAlgorithm {
+        guard let algorithm = CompressionAlgorithm(rawValue: name), enabledCompression.contains(algorithm),
+              MessageCompression.parseAcceptEncoding(clientAcceptEncoding).contains(algorithm) else { return .identity }
+        return algorithm
     }
 }
 
@@ -119,11 +134,11 @@ struct ClientStreamWriter: ClosableRPCWriterProtocol {
 
     func write(contentsOf parts: [RPCRequestPart]) async throws {
         var headers: Metadata?
-        var messages: [[UInt8]] = []
+        var messages: [StreamOutbox.Message] = []
         for part in parts {
             switch part {
             case .metadata(let metadata): headers = metadata
-            case .message(let bytes): messages.append(bytes)
+            case .message(let bytes, let flags): messages.append(.init(bytes: bytes, compress: !flags.contains(.skipCompression)))
             }
         }
         try await outbox.write(headers: headers, messages: messages, end: nil)

@@ -60,7 +60,7 @@ final class StreamOutbox: Sendable {
 
     /// How messages are compressed: a `CompressionAlgorithm.allCases` index, read without
     /// the lock on every write (it is set once, before the first message).
-    private let compression = Atomic<Int>(0)
+    private let compressionIndex = Atomic<Int>(0)
 
     /// The largest message that may be written (before compression).
     private let maxMessageBytes: Int
@@ -107,22 +107,34 @@ final class StreamOutbox: Sendable {
     /// Compresses the messages written from now on (each one only if that makes it
     /// smaller). Set before the first message.
     func setCompression(_ algorithm: CompressionAlgorithm) {
-        compression.store(CompressionAlgorithm.allCases.firstIndex(of: algorithm)!, ordering: .relaxed)
+        compressionIndex.store(CompressionAlgorithm.allCases.firstIndex(of: algorithm)!, ordering: .relaxed)
+    }
+
+    /// The encoding messages are compressed with (announced in `grpc-encoding`).
+    var compression: CompressionAlgorithm {
+        CompressionAlgorithm.allCases[compressionIndex.load(ordering: .relaxed)]
+    }
+
+    /// A message to queue, and whether it may be compressed.
+    struct Message {
+        var bytes: [UInt8]
+        var compress = true
     }
 
     /// Queues parts; suspends while the queue is over its high-water mark.
-    func write(headers: Metadata?, messages: [[UInt8]], end: End?) async throws {
-        if let oversized = messages.first(where: { $0.count > maxMessageBytes }) {
+    func write(headers: Metadata?, messages: [Message], end: End?) async throws {
+        if let oversized = messages.first(where: { $0.bytes.count > maxMessageBytes }) {
             throw RPCError(
                 code: .resourceExhausted,
-                message: "A message of \(oversized.count) bytes exceeds the send limit of \(maxMessageBytes) bytes.")
+                message: "A message of \(oversized.bytes.count) bytes exceeds the send limit of \(maxMessageBytes) bytes.")
         }
         // Compression runs here, on the writer's task, not on the event loop.
-        let compression = CompressionAlgorithm.allCases[self.compression.load(ordering: .relaxed)]
+        let compression = self.compression
         var framed: [(prefix: [UInt8], body: [UInt8])] = []
         framed.reserveCapacity(messages.count)
-        for message in messages {
-            if compression != .identity, let compressed = MessageCompression.compress(message, with: compression) {
+        for item in messages {
+            let message = item.bytes
+            if item.compress, compression != .identity, let compressed = MessageCompression.compress(message, with: compression) {
                 framed.append((MessageFraming.prefix(length: compressed.count, compressed: true), compressed))
             } else {
                 framed.append((MessageFraming.prefix(length: message.count), message))

@@ -39,8 +39,11 @@ struct MessageDeframer {
     var bufferedBytes: Int { header.count + body.count }
 
     /// Feeds bytes; calls `onMessage` for every message they complete, with the message
-    /// (decompressed) and the bytes it took on the wire (for flow control).
-    mutating func process(_ bytes: UnsafeRawBufferPointer, onMessage: (_ message: [UInt8], _ wireLength: Int) -> Void) throws(RPCError) {
+    /// (decompressed), the bytes it took on the wire (for flow control) and whether it
+    /// arrived compressed.
+    mutating func process(
+        _ bytes: UnsafeRawBufferPointer, onMessage: (_ message: [UInt8], _ wireLength: Int, _ compressed: Bool) -> Void
+    ) throws(RPCError) {
         var index = 0
         let count = bytes.count
         while index < count {
@@ -52,7 +55,7 @@ struct MessageDeframer {
                     let message = try decoded(body)
                     body = []
                     expected = nil
-                    onMessage(message, length)
+                    onMessage(message, length, compressed)
                 }
                 continue
             }
@@ -70,7 +73,7 @@ struct MessageDeframer {
             }
             if expected == 0 {
                 expected = nil
-                onMessage(try decoded([]), 0)
+                onMessage(try decoded([]), 0, compressed)
             }
         }
     }

@@ -6,7 +6,7 @@ import Testing
 private func feed(_ deframer: inout MessageDeframer, _ bytes: some Collection<UInt8>) throws -> [[UInt8]] {
     var messages: [[UInt8]] = []
     try Array(bytes).withUnsafeBytes { buffer in
-        try deframer.process(buffer) { message, _ in messages.append(message) }
+        try deframer.process(buffer) { message, _, _ in messages.append(message) }
     }
     return messages
 }
@@ -121,7 +121,7 @@ struct MessageFramingTests {
         var deframer = MessageDeframer(maxMessageBytes: limit)
         var delivered = 0
         let error = #expect(throws: RPCError.self) {
-            try (prefix + [1, 2, 3]).withUnsafeBytes { try deframer.process($0) { _, _ in delivered += 1 } }
+            try (prefix + [1, 2, 3]).withUnsafeBytes { try deframer.process($0) { _, _, _ in delivered += 1 } }
         }
         #expect(error?.code == .resourceExhausted)
         #expect(delivered == 0)
@@ -140,7 +140,7 @@ struct MessageFramingTests {
         var delivered: [[UInt8]] = []
         let stream = framed([[1], [2, 3]]) + MessageFraming.prefix(length: 5) + [1, 2, 3, 4, 5]
         let error = #expect(throws: RPCError.self) {
-            try stream.withUnsafeBytes { try deframer.process($0) { message, _ in delivered.append(message) } }
+            try stream.withUnsafeBytes { try deframer.process($0) { message, _, _ in delivered.append(message) } }
         }
         #expect(error?.code == .resourceExhausted)
         #expect(delivered == [[1], [2, 3]])
@@ -167,13 +167,17 @@ struct MessageFramingTests {
         deframer.encoding = algorithm
         var wireLengths: [Int] = []
         var messages: [[UInt8]] = []
+        var compressedFlags: [Bool] = []
         try (MessageFraming.prefix(length: compressed.count, compressed: true) + compressed + framed([[1, 2]])).withUnsafeBytes {
-            try deframer.process($0) { message, wireLength in
+            try deframer.process($0) { message, wireLength, wasCompressed in
                 messages.append(message)
                 wireLengths.append(wireLength)
+                compressedFlags.append(wasCompressed)
             }
         }
         #expect(messages == [message, [1, 2]])
+        // Each message reports how it travelled: the handler can tell (expect_compressed).
+        #expect(compressedFlags == [true, false])
         // Flow control counts what crossed the wire, not what it decompressed to.
         #expect(wireLengths == [compressed.count, 2])
     }
