@@ -80,8 +80,19 @@ struct ExecutableTests {
                     }
                 }
                 // Every call has its first response: all 100 are in flight. Now SIGTERM.
-                while started.value < 100 { try await Task.sleep(for: .milliseconds(10)) }
-                kill(server.process.processIdentifier, SIGTERM)
+                // (Bounded: a call that failed to start must fail the test, not hang it.)
+                let startDeadline = clock.now + .seconds(30)
+                while started.value < 100, clock.now < startDeadline { try await Task.sleep(for: .milliseconds(10)) }
+                guard started.value == 100 else {
+                    group.cancelAll()
+                    var failures: [String] = []
+                    while let result = await group.nextResult() {
+                        if case .failure(let error) = result { failures.append("\(error)") }
+                    }
+                    Issue.record("only \(started.value) of 100 calls started within 30 s; failures: \(failures.prefix(3))")
+                    return
+                }
+                server.signal(SIGTERM)
                 let shutdownStart = clock.now
                 try await Task.sleep(for: .milliseconds(150))
                 // A new call, on a new connection (the old one is draining): refused.
@@ -98,10 +109,10 @@ struct ExecutableTests {
                 }
                 #expect(completed == 100)
                 // The process exits by itself once the calls are done, well within 5 s.
-                while server.process.isRunning, clock.now - shutdownStart < .seconds(10) {
+                while server.isRunning, clock.now - shutdownStart < .seconds(10) {
                     try await Task.sleep(for: .milliseconds(20))
                 }
-                #expect(!server.process.isRunning, "interop-server still running \(clock.now - shutdownStart) after SIGTERM")
+                #expect(!server.isRunning, "interop-server still running \(clock.now - shutdownStart) after SIGTERM")
                 #expect(clock.now - shutdownStart < .seconds(5))
             }
         }

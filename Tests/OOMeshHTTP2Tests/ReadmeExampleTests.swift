@@ -24,7 +24,7 @@ struct ReadmeExampleTests {
                     let greeter = Oo_Example_V1_Greeter_Client(wrapping: client)
                     var request = Oo_Example_V1_HelloRequest()
                     request.name = "oO"
-                    let reply = try await greeter.sayHello(request, options: CallOptions(timeout: .seconds(1)))
+                    let reply = try await greeter.sayHello(request, options: CallOptions(timeout: .seconds(5)))
                     print(reply.message)  // Hello, oO!
                 }
                 server.beginGracefulShutdown()

@@ -19,10 +19,16 @@ public final class GRPCServer: Sendable {
         self.interceptors = interceptors
     }
 
-    /// Accepts and serves calls until the server shuts down.
+    /// Accepts and serves calls until the server shuts down: after
+    /// ``beginGracefulShutdown()``, or when the task running it is cancelled (which begins
+    /// the same graceful shutdown), once the calls in flight have drained.
     public func serve() async throws {
-        try await transport.listen { stream, context in
-            await self.handle(stream, context)
+        try await withTaskCancellationHandler {
+            try await transport.listen { stream, context in
+                await self.handle(stream, context)
+            }
+        } onCancel: {
+            self.beginGracefulShutdown()
         }
     }
 

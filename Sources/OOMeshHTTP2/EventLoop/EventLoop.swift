@@ -37,6 +37,8 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         var jobs: [Job] = []
         var wakePending = false
         var stopping = false
+        /// The loop's thread has ended: nothing drains `jobs` any more.
+        var stopped = false
     }
 
     let name: String
@@ -115,13 +117,25 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
     }
 
     private func enqueue(_ job: Job) {
-        let wake = queue.withLock { queue -> Bool in
+        let (wake, stopped) = queue.withLock { queue -> (Bool, Bool) in
+            if queue.stopped { return (false, true) }
             queue.jobs.append(job)
-            if queue.wakePending { return false }
+            if queue.wakePending { return (false, false) }
             queue.wakePending = true
-            return true
+            return (true, false)
         }
+        if stopped { return Self.runElsewhere(job) }
         if wake, !inEventLoop { signalWake() }
+    }
+
+    /// A job that arrives after the loop has ended. A task (say, a handler still unwinding
+    /// after its server shut down, which prefers this loop as its executor) runs on the
+    /// global executor rather than stay suspended forever; a closure was for the loop's
+    /// connections, which are gone, and is dropped.
+    private static func runElsewhere(_ job: Job) {
+        if case .task(let task) = job {
+            globalConcurrentExecutor.enqueue(ExecutorJob(task))
+        }
     }
 
     private func signalWake() {
@@ -200,9 +214,16 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
             if runJobs() { break }
             runFlushes()
         }
-        // Drain anything queued during shutdown so no task is left suspended forever.
+        // Drain anything queued during shutdown so no task is left suspended forever; from
+        // now on `enqueue` hands tasks to the global executor.
         _ = runJobs()
         runFlushes()
+        let late = queue.withLock { queue -> [Job] in
+            queue.stopped = true
+            defer { queue.jobs = [] }
+            return queue.jobs
+        }
+        for job in late { Self.runElsewhere(job) }
         // Drop what still refers back to this loop (handlers of connections that were
         // never closed, timers' actions), so the loop and its descriptors are released.
         handlers.removeAll()
