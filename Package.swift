@@ -39,6 +39,9 @@ let package = Package(
         .systemLibrary(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
+            name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]),
 
         // The transport-agnostic core: status, errors, metadata, call options, the transport
         // seam, client and server call execution, interceptors, the in-process transport.
@@ -56,6 +59,26 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
 
+        // Child processes that are never lost: posix_spawn, a waitpid thread per child,
+        // close-on-exec pipes (protoc for the schema checker, peers in the tests).
+        .target(name: "OOProcess", dependencies: ["CMeshLinux"], swiftSettings: swiftSettings),
+
+        // Schemas: the breaking-change checker over protoc's descriptor sets and the
+        // compatibility modes of the schema registry.
+        .target(
+            name: "OOSchema",
+            dependencies: ["COpenSSL", "OOProcess", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: swiftSettings),
+
+        // The schema registry service: subjects, versions and compatibility modes on SQLite.
+        .target(
+            name: "SchemaRegistry",
+            dependencies: [
+                "OOMesh", "OOSchema", "RegistryProtos", "CSQLite",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: swiftSettings),
+
         // Code generated from Proto/ by tools/generate. Never edited by hand.
         .target(
             name: "GRPCTestingProtos",
@@ -65,6 +88,14 @@ let package = Package(
             name: "ExampleProtos",
             dependencies: ["OOMesh", "OOMeshProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Generated/oo/example/v1", swiftSettings: swiftSettings),
+        .target(
+            name: "MLProtos",
+            dependencies: ["OOMesh", "OOMeshProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Generated/oo/ml/v1", swiftSettings: swiftSettings),
+        .target(
+            name: "RegistryProtos",
+            dependencies: ["OOMesh", "OOMeshProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Generated/oo/registry/v1", swiftSettings: swiftSettings),
         .target(
             name: "BenchProtos",
             dependencies: ["OOMesh", "OOMeshProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
@@ -92,7 +123,8 @@ let package = Package(
         .executableTarget(
             name: "oo",
             dependencies: [
-                "OOMesh", "OOMeshHTTP2", "ExampleService", "ExampleProtos", "BenchProtos",
+                "OOMesh", "OOMeshHTTP2", "OOSchema", "SchemaRegistry", "RegistryProtos", "ExampleService", "ExampleProtos",
+                "BenchProtos",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
@@ -115,10 +147,21 @@ let package = Package(
         .testTarget(
             name: "OOMeshHTTP2Tests",
             dependencies: [
-                "OOMeshHTTP2", "OOMesh", "InteropTesting", "GRPCTestingProtos", "ExampleService", "ExampleProtos",
+                "OOMeshHTTP2", "OOMesh", "OOProcess", "InteropTesting", "GRPCTestingProtos", "ExampleService", "ExampleProtos",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SchemaRegistryTests",
+            dependencies: [
+                "SchemaRegistry", "RegistryProtos", "OOSchema", "OOMesh", "OOMeshHTTP2", "OOProcess",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "OOSchemaTests",
+            dependencies: ["OOSchema", "OOProcess", "MLProtos", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: swiftSettings),
     ]
 )

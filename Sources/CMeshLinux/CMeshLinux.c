@@ -3,6 +3,8 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 int oo_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 
@@ -25,3 +27,5 @@ int oo_epoll_wait(int epfd, oo_event *out, int max, int timeout_ms) {
 int oo_eventfd(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
 
 int oo_accept(int fd) { return accept4(fd, 0, 0, SOCK_NONBLOCK | SOCK_CLOEXEC); }
+
+int oo_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }

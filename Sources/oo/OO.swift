@@ -1,8 +1,10 @@
 import ArgumentParser
+import Foundation
 import ExampleProtos
 import ExampleService
 import OOMesh
 import OOMeshHTTP2
+import SchemaRegistry
 import SwiftProtobuf
 
 /// The oO mesh command-line tool.
@@ -11,7 +13,26 @@ struct OO: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "oo",
         abstract: "oO mesh: run and call oO's RPC services.",
-        subcommands: [Serve.self, Demo.self, Bench.self])
+        subcommands: [Serve.self, Demo.self, Bench.self, Schema.self])
+
+    /// Runs the command; usage errors exit with status 2 (not ArgumentParser's 64), as the
+    /// CI checks document.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// `oo serve <service>`: runs one service until interrupted.
@@ -20,6 +41,7 @@ struct Serve: AsyncParsableCommand {
 
     enum Service: String, ExpressibleByArgument, CaseIterable {
         case greeter
+        case registry
     }
 
     @Argument(help: "The service to run: \(Service.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -31,9 +53,19 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The port to listen on (0 picks a free one).")
     var port: Int = 50051
 
+    @Option(help: "registry: the SQLite database file, created if missing.")
+    var database: String = "oo-registry.sqlite"
+
     func run() async throws {
+        let services: [any RPCService]
+        switch service {
+        case .greeter:
+            services = [Greeter()]
+        case .registry:
+            services = [SchemaRegistryService(store: try SchemaStore(path: database))]
+        }
         let transport = try HTTP2ServerTransport(host: host, port: port)
-        let server = GRPCServer(transport: transport, services: [Greeter()])
+        let server = GRPCServer(transport: transport, services: services)
         let signals = TerminationSignals { _ in server.beginGracefulShutdown() }
         defer { signals.cancel() }
         print("oo: serving \(service.rawValue) on \(host):\(transport.port)")

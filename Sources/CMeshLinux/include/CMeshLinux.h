@@ -26,6 +26,10 @@ int oo_epoll_ctl(int epfd, int op, int fd, uint32_t events);
 int oo_epoll_wait(int epfd, oo_event *out, int max, int timeout_ms);
 /// eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK).
 int oo_eventfd(void);
+
+/// A pipe whose two ends are close-on-exec (pipe2 with O_CLOEXEC), so no child inherits it
+/// unless dup2 puts it on its stdio.
+int oo_pipe_cloexec(int fds[2]);
 /// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC.
 int oo_accept(int fd);
 

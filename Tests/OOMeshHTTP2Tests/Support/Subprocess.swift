@@ -1,4 +1,5 @@
 import Foundation
+import OOProcess
 
 /// What a child process did.
 struct ProcessResult: Sendable {
@@ -12,62 +13,48 @@ let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
 
 /// Runs a program to completion (killing it after `timeout`), capturing stdout and stderr together.
 func runProcess(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(60)) async throws -> ProcessResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [executable] + arguments
-    process.currentDirectoryURL = repositoryRoot
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    let collector = OutputCollector(pipe: pipe)
-    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-        process.terminationHandler = { _ in continuation.resume() }
-        do { try process.run() } catch { continuation.resume(throwing: error) }
-        let pid = process.processIdentifier
-        Task {
-            try? await Task.sleep(for: timeout)
-            if process.isRunning { kill(pid, SIGKILL) }
-        }
+    let child = try ChildProcess(executable, arguments, directory: repositoryRoot.path, output: .merged)
+    let watchdog = Task {
+        try await Task.sleep(for: timeout)
+        child.signal(SIGKILL)
     }
-    return ProcessResult(status: process.terminationStatus, output: collector.finish())
+    let status = await child.exitStatus()
+    watchdog.cancel()
+    return ProcessResult(status: status, output: String(decoding: child.standardOutput, as: UTF8.self))
 }
 
 /// A long-running child process (a peer server), stopped with `stop()`.
-final class BackgroundProcess: @unchecked Sendable {
-    // @unchecked Sendable: `process` is configured before it starts and only signalled after.
-    let process = Process()
-    private let collector: OutputCollector
+final class BackgroundProcess: Sendable {
+    let child: ChildProcess
 
     /// Starts `executable` and waits until it prints a line containing `readyMarker`.
     init(_ executable: String, _ arguments: [String], readyMarker: String, timeout: Duration = .seconds(60)) async throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [executable] + arguments
-        process.currentDirectoryURL = repositoryRoot
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        collector = OutputCollector(pipe: pipe)
-        try process.run()
+        child = try ChildProcess(executable, arguments, directory: repositoryRoot.path, output: .merged)
         let deadline = ContinuousClock.now + timeout
-        while !collector.snapshot().contains(readyMarker) {
-            guard process.isRunning, ContinuousClock.now < deadline else {
+        while !output.contains(readyMarker) {
+            guard !child.hasExited, ContinuousClock.now < deadline else {
                 stop()
-                throw ProcessFailure(description: "\(executable) did not become ready: \(collector.snapshot())")
+                throw ProcessFailure(description: "\(executable) did not become ready: \(output)")
             }
             try await Task.sleep(for: .milliseconds(50))
         }
     }
 
-    var output: String { collector.snapshot() }
+    /// What it has printed so far (stdout and stderr).
+    var output: String { String(decoding: child.standardOutput, as: UTF8.self) }
+
+    /// Whether it is still running.
+    var isRunning: Bool { !child.hasExited }
+
+    /// Sends `signal`.
+    func signal(_ signal: Int32) { child.signal(signal) }
 
     /// Sends SIGTERM, then SIGKILL if the process is still running after two seconds.
     func stop() {
-        guard process.isRunning else { return }
-        let pid = process.processIdentifier
-        kill(pid, SIGTERM)
-        for _ in 0..<40 where process.isRunning { usleep(50_000) }
-        if process.isRunning { kill(pid, SIGKILL) }
-        for _ in 0..<40 where process.isRunning { usleep(50_000) }
+        guard !child.hasExited else { return }
+        child.signal(SIGTERM)
+        for _ in 0..<40 where !child.hasExited { usleep(50_000) }
+        child.signal(SIGKILL)
     }
 
     deinit { stop() }
@@ -75,40 +62,6 @@ final class BackgroundProcess: @unchecked Sendable {
 
 struct ProcessFailure: Error, CustomStringConvertible {
     var description: String
-}
-
-/// Collects a pipe's output on a background queue.
-private final class OutputCollector: @unchecked Sendable {
-    // @unchecked Sendable: `data` is guarded by `lock`.
-    private let lock = NSLock()
-    private var data = Data()
-    private let handle: FileHandle
-
-    init(pipe: Pipe) {
-        handle = pipe.fileHandleForReading
-        handle.readabilityHandler = { [weak self] handle in
-            let chunk = handle.availableData
-            guard let self, !chunk.isEmpty else { return }
-            self.lock.lock()
-            self.data.append(chunk)
-            self.lock.unlock()
-        }
-    }
-
-    func snapshot() -> String {
-        lock.lock()
-        defer { lock.unlock() }
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    func finish() -> String {
-        handle.readabilityHandler = nil
-        let rest = handle.readDataToEndOfFile()
-        lock.lock()
-        data.append(rest)
-        lock.unlock()
-        return snapshot()
-    }
 }
 
 /// Finds a free loopback port by binding port 0 and closing.

@@ -1,0 +1,175 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CMeshLinux
+import Foundation
+import Synchronization
+
+/// A child process started with `posix_spawn`, whose exit is learned by a thread blocked in
+/// `waitpid` on its pid, and whose output is read to EOF on threads of its own.
+///
+/// Why not `Foundation.Process`: on Linux it learns of exits from SIGCHLD, and with many
+/// children starting and ending at once an exit can go unnoticed (`terminationHandler` never
+/// runs, `isRunning` stays true, `waitUntilExit` never returns). Its pipes are also
+/// inheritable, so a sibling started at the same moment can hold another child's output open.
+/// Here the pipes are close-on-exec and every child has its own waiter, so neither can happen.
+public final class ChildProcess: Sendable {
+    /// The child's process id.
+    public let pid: pid_t
+
+    private struct State {
+        var standardOutput = Data()
+        var standardError = Data()
+        var openStreams: Int
+        var status: Int32?
+        var waiters: [CheckedContinuation<Int32, Never>] = []
+    }
+    private let state: Mutex<State>
+
+    /// How a child's output is captured.
+    public enum OutputMode: Sendable {
+        /// stdout and stderr into one buffer (``standardOutput``), in the order written.
+        case merged
+        /// Into two buffers.
+        case separate
+    }
+
+    /// Starts `executable` (looked up in `PATH`) with `arguments`, in `directory` (default:
+    /// ours), with stdin from /dev/null and stdout/stderr captured.
+    public init(
+        _ executable: String, _ arguments: [String], directory: String? = nil, output: OutputMode = .separate
+    ) throws(ChildProcessError) {
+        var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
+        guard oo_pipe_cloexec(&outPipe) == 0 else { throw ChildProcessError(message: "pipe2 failed: errno \(errno)") }
+        if output == .separate {
+            guard oo_pipe_cloexec(&errPipe) == 0 else {
+                close(outPipe[0]); close(outPipe[1])
+                throw ChildProcessError(message: "pipe2 failed: errno \(errno)")
+            }
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, output == .separate ? errPipe[1] : outPipe[1], 2)
+
+        // `env` finds the program in PATH and, with -C, changes the directory first.
+        var argv = ["env"]
+        if let directory { argv += ["-C", directory] }
+        argv += [executable] + arguments
+        var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { for argument in cArguments { free(argument) } }
+        // Its own process group, so a signal reaches whatever it starts too (a wrapper
+        // script's interpreter, say), not only the process we spawned.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attributes, 0)
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, "/usr/bin/env", &actions, &attributes, &cArguments, environ)
+        close(outPipe[1])
+        if output == .separate { close(errPipe[1]) }
+        guard result == 0 else {
+            close(outPipe[0])
+            if output == .separate { close(errPipe[0]) }
+            throw ChildProcessError(message: "Could not start \(executable): \(String(cString: strerror(result))).")
+        }
+        self.pid = pid
+        self.state = Mutex(State(openStreams: output == .separate ? 2 : 1))
+        Self.startReader(fd: outPipe[0], process: self, isError: false)
+        if output == .separate { Self.startReader(fd: errPipe[0], process: self, isError: true) }
+        Self.startWaiter(process: self)
+    }
+
+    /// Runs a program to completion and returns what it did.
+    public static func run(
+        _ executable: String, _ arguments: [String], directory: String? = nil, output: OutputMode = .separate
+    ) async throws(ChildProcessError) -> (status: Int32, standardOutput: Data, standardError: Data) {
+        let child = try ChildProcess(executable, arguments, directory: directory, output: output)
+        let status = await child.exitStatus()
+        return (status, child.standardOutput, child.standardError)
+    }
+
+    /// What it wrote to stdout (and stderr, when merged) so far.
+    public var standardOutput: Data { state.withLock { $0.standardOutput } }
+    /// What it wrote to stderr so far (empty when merged).
+    public var standardError: Data { state.withLock { $0.standardError } }
+
+    /// True once it has exited and its output has been read to the end.
+    public var hasExited: Bool { state.withLock { $0.status != nil && $0.openStreams == 0 } }
+
+    /// Sends `signal` (SIGTERM, SIGKILL, …) to its process group (it and what it started),
+    /// unless it has exited and its output is closed (then nothing of it is left).
+    public func signal(_ signal: Int32) {
+        guard !hasExited, pid > 0 else { return }
+        kill(-pid, signal)
+    }
+
+    /// Waits for the exit and the end of its output: the exit status, or 128 + the signal
+    /// that ended it.
+    public func exitStatus() async -> Int32 {
+        await withCheckedContinuation { continuation in
+            let done = state.withLock { state -> Int32? in
+                if let status = state.status, state.openStreams == 0 { return status }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let done { continuation.resume(returning: done) }
+        }
+    }
+
+    private func finishIfDone(_ update: (inout State) -> Void) {
+        let (waiters, status) = state.withLock { state -> ([CheckedContinuation<Int32, Never>], Int32?) in
+            update(&state)
+            guard let status = state.status, state.openStreams == 0 else { return ([], nil) }
+            defer { state.waiters = [] }
+            return (state.waiters, status)
+        }
+        if let status { for waiter in waiters { waiter.resume(returning: status) } }
+    }
+
+    private static func startReader(fd: Int32, process: ChildProcess, isError: Bool) {
+        Thread.detachNewThread {
+            var buffer = [UInt8](repeating: 0, count: 65_536)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if count > 0 {
+                    let chunk = Data(buffer[0..<count])
+                    process.state.withLock { state in
+                        if isError { state.standardError.append(chunk) } else { state.standardOutput.append(chunk) }
+                    }
+                } else if count < 0, errno == EINTR {
+                    continue
+                } else {
+                    break
+                }
+            }
+            close(fd)
+            process.finishIfDone { $0.openStreams -= 1 }
+        }
+    }
+
+    private static func startWaiter(process: ChildProcess) {
+        let pid = process.pid
+        Thread.detachNewThread {
+            var status: Int32 = 0
+            var result: pid_t
+            repeat { result = waitpid(pid, &status, 0) } while result < 0 && errno == EINTR
+            // Exit code, or 128 + signal (as a shell reports it); -1 if the pid was reaped elsewhere.
+            let code: Int32 = result < 0 ? -1 : (status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F))
+            process.finishIfDone { $0.status = code }
+        }
+    }
+}
+
+/// A child process that could not be started.
+public struct ChildProcessError: Error, CustomStringConvertible, Sendable {
+    /// What went wrong.
+    public var message: String
+    public var description: String { message }
+
+    /// Creates an error saying `message`.
+    public init(message: String) { self.message = message }
+}

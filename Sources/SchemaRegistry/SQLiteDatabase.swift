@@ -1,0 +1,121 @@
+import CSQLite
+import Foundation
+
+/// A SQLite database file, opened for reading and writing: the small safe surface the
+/// registry's store needs over SQLite's C API. Not thread-safe: its owner serializes use.
+final class SQLiteDatabase {
+    private var handle: OpaquePointer?
+    let path: String
+
+    /// Opens (creating if needed) the database at `path`.
+    init(path: String) throws(StorageError) {
+        self.path = path
+        var handle: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let result = sqlite3_open_v2(path, &handle, flags, nil)
+        guard result == SQLITE_OK, let handle else {
+            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(result))
+            sqlite3_close(handle)
+            throw StorageError(message: "Cannot open the database \(path): \(message)")
+        }
+        self.handle = handle
+        sqlite3_busy_timeout(handle, 5_000)
+    }
+
+    deinit { sqlite3_close_v2(handle) }
+
+    /// Runs one or more statements without parameters or results.
+    func execute(_ sql: String) throws(StorageError) {
+        var error: UnsafeMutablePointer<CChar>?
+        guard sqlite3_exec(handle, sql, nil, nil, &error) == SQLITE_OK else {
+            let message = error.map { String(cString: $0) } ?? "unknown error"
+            sqlite3_free(error)
+            throw StorageError(message: "\(message) (in: \(sql.prefix(80)))")
+        }
+    }
+
+    /// Runs `sql` with `parameters` bound in order and returns every row.
+    @discardableResult
+    func query(_ sql: String, _ parameters: [SQLiteValue] = []) throws(StorageError) -> [[SQLiteValue]] {
+        var statement: OpaquePointer?
+        guard sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
+            throw failure("prepare", sql)
+        }
+        defer { sqlite3_finalize(statement) }
+        for (index, value) in parameters.enumerated() {
+            let position = Int32(index + 1)
+            let result: Int32
+            switch value {
+            case .null: result = sqlite3_bind_null(statement, position)
+            case .integer(let number): result = sqlite3_bind_int64(statement, position, number)
+            case .text(let text): result = sqlite3_bind_text(statement, position, text, -1, oo_sqlite_transient())
+            case .blob(let bytes):
+                result = bytes.withUnsafeBytes { buffer in
+                    // A zero-length blob still needs a non-null pointer to be stored as a blob.
+                    sqlite3_bind_blob(statement, position, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(buffer.count), oo_sqlite_transient())
+                }
+            }
+            guard result == SQLITE_OK else { throw failure("bind", sql) }
+        }
+        var rows: [[SQLiteValue]] = []
+        while true {
+            switch sqlite3_step(statement) {
+            case SQLITE_ROW:
+                rows.append((0..<sqlite3_column_count(statement)).map { column(statement, $0) })
+            case SQLITE_DONE:
+                return rows
+            default:
+                throw failure("step", sql)
+            }
+        }
+    }
+
+    /// Runs `body` in a write transaction (BEGIN IMMEDIATE): committed when it returns,
+    /// rolled back when it throws.
+    func transaction<Result>(_ body: () throws -> Result) throws -> Result {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    private func column(_ statement: OpaquePointer, _ index: Int32) -> SQLiteValue {
+        switch sqlite3_column_type(statement, index) {
+        case SQLITE_INTEGER: return .integer(sqlite3_column_int64(statement, index))
+        case SQLITE_TEXT: return .text(String(cString: sqlite3_column_text(statement, index)))
+        case SQLITE_BLOB:
+            let count = Int(sqlite3_column_bytes(statement, index))
+            guard count > 0, let bytes = sqlite3_column_blob(statement, index) else { return .blob(Data()) }
+            return .blob(Data(bytes: bytes, count: count))
+        default: return .null
+        }
+    }
+
+    private func failure(_ step: String, _ sql: String) -> StorageError {
+        StorageError(message: "SQLite \(step) failed: \(String(cString: sqlite3_errmsg(handle))) (in: \(sql.prefix(80)))")
+    }
+}
+
+/// A value bound to, or read from, a SQLite statement.
+enum SQLiteValue: Equatable {
+    case null
+    case integer(Int64)
+    case text(String)
+    case blob(Data)
+
+    var integer: Int64? { if case .integer(let value) = self { value } else { nil } }
+    var text: String? { if case .text(let value) = self { value } else { nil } }
+    var blob: Data? { if case .blob(let value) = self { value } else { nil } }
+}
+
+/// The registry's storage failed: the database could not be opened, read or written.
+public struct StorageError: Error, CustomStringConvertible, Sendable {
+    /// What failed, with SQLite's message.
+    public var message: String
+    public var description: String { message }
+}
