@@ -65,8 +65,17 @@ public final class ChildProcess: Sendable {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
         posix_spawnattr_setpgroup(&attributes, 0)
+        // Default dispositions and an empty mask: a child must not inherit our ignored
+        // SIGPIPE, or a SIGTERM a server of ours ignores while it shuts down.
+        var defaults = sigset_t(), empty = sigset_t()
+        sigfillset(&defaults)
+        sigdelset(&defaults, SIGKILL)
+        sigdelset(&defaults, SIGSTOP)
+        sigemptyset(&empty)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
         var pid: pid_t = 0
         let result = posix_spawn(&pid, "/usr/bin/env", &actions, &attributes, &cArguments, environ)
         close(outPipe[1])
@@ -160,6 +169,10 @@ public final class ChildProcess: Sendable {
             // Exit code, or 128 + signal (as a shell reports it); -1 if the pid was reaped elsewhere.
             let code: Int32 = result < 0 ? -1 : (status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F))
             process.finishIfDone { $0.status = code }
+            // Something it started (and that left its group) may keep the output open: give
+            // the readers two seconds to reach EOF, then report the exit anyway.
+            for _ in 0..<40 where process.state.withLock({ $0.openStreams > 0 }) { usleep(50_000) }
+            process.finishIfDone { $0.openStreams = 0 }
         }
     }
 }

@@ -53,6 +53,7 @@ private struct CheckRun {
     mutating func checkFiles() {
         for oldFile in old.files {
             guard let newInfo = new.filesByName[oldFile.name] else {
+                if let own = old.ownFiles, !own.contains(oldFile.name) { continue }  // an import no longer used
                 report("FILE_NO_DELETE", SourceLocation(file: oldFile.name, line: 1, column: 1),
                        "Previously present file \"\(oldFile.name)\" was deleted.")
                 continue
@@ -125,6 +126,15 @@ private struct CheckRun {
     // MARK: Packages
 
     mutating func checkPackages() {
+        guard enabled.contains(where: { $0.hasPrefix("PACKAGE_") }) else { return }
+        // Each kind of element grouped by package once (not scanned once per package).
+        func byPackage<Element>(_ elements: some Sequence<Element>, _ package: (Element) -> String) -> [String: [Element]] {
+            Dictionary(grouping: elements, by: package)
+        }
+        let messagesByPackage = byPackage(old.messages.values) { $0.file.proto.package }
+        let enumsByPackage = byPackage(old.enums.values) { $0.file.proto.package }
+        let servicesByPackage = byPackage(old.services.values) { $0.file.proto.package }
+        let extensionsByPackage = byPackage(old.extensions) { $0.value.file.proto.package }
         for (package, oldFiles) in old.packages.sorted(by: { $0.key < $1.key }) {
             guard let newFiles = new.packages[package] else {
                 report("PACKAGE_NO_DELETE", SourceLocation(file: oldFiles[0], line: 1, column: 1),
@@ -135,19 +145,18 @@ private struct CheckRun {
             func lost(_ kind: String, _ rule: String, _ names: some Sequence<String>) -> [(String, String)] {
                 names.sorted().map { (rule, "Previously present \(kind) \"\($0)\" was deleted from package \"\(package)\".") }
             }
-            let inPackage = { (file: FileInfo) in file.proto.package == package }
             var missing: [(String, String)] = []
-            missing += lost("message", "PACKAGE_MESSAGE_NO_DELETE", old.messages.values.filter {
-                inPackage($0.file) && !$0.proto.options.mapEntry && new.messages[$0.fullName] == nil
+            missing += lost("message", "PACKAGE_MESSAGE_NO_DELETE", (messagesByPackage[package] ?? []).filter {
+                !$0.proto.options.mapEntry && new.messages[$0.fullName] == nil
             }.map(\.fullName))
-            missing += lost("enum", "PACKAGE_ENUM_NO_DELETE", old.enums.values.filter {
-                inPackage($0.file) && new.enums[$0.fullName] == nil
+            missing += lost("enum", "PACKAGE_ENUM_NO_DELETE", (enumsByPackage[package] ?? []).filter {
+                new.enums[$0.fullName] == nil
             }.map(\.fullName))
-            missing += lost("service", "PACKAGE_SERVICE_NO_DELETE", old.services.values.filter {
-                inPackage($0.file) && new.services[$0.fullName] == nil
+            missing += lost("service", "PACKAGE_SERVICE_NO_DELETE", (servicesByPackage[package] ?? []).filter {
+                new.services[$0.fullName] == nil
             }.map(\.fullName))
-            missing += lost("extension", "PACKAGE_EXTENSION_NO_DELETE", old.extensions.filter {
-                $0.value.file.proto.package == package && new.extensions[$0.key] == nil
+            missing += lost("extension", "PACKAGE_EXTENSION_NO_DELETE", (extensionsByPackage[package] ?? []).filter {
+                new.extensions[$0.key] == nil
             }.map(\.key))
             for (rule, message) in missing { report(rule, place, message) }
         }
@@ -167,7 +176,7 @@ private struct CheckRun {
         let name = newInfo.fullName
         let here = newInfo.file.location(newInfo.path)
         let newFields = Dictionary(newMessage.field.enumerated().map { ($1.number, $0) }, uniquingKeysWith: { first, _ in first })
-        let reservedNumbers = newMessage.reservedRange.map { $0.start..<$0.end }
+        let reservedNumbers = newMessage.reservedRange.compactMap { $0.start < $0.end ? $0.start..<$0.end : nil }
         let reservedNames = Set(newMessage.reservedName)
 
         for oldField in oldMessage.field {
@@ -191,15 +200,15 @@ private struct CheckRun {
         for oneof in realOneofs(oldMessage) where !newOneofs.contains(oneof) {
             report("ONEOF_NO_DELETE", here, "Previously present oneof \"\(oneof)\" on message \"\(name)\" was deleted.")
         }
-        let extensionRanges = newMessage.extensionRange.map { Int64($0.start)..<Int64($0.end) }
-        for range in oldMessage.extensionRange where !covered(Int64(range.start)..<Int64(range.end), by: extensionRanges) {
+        let extensionRanges = sortedSpans(newMessage.extensionRange.map { ($0.start, $0.end, false) })
+        for span in spans(oldMessage.extensionRange.map { ($0.start, $0.end, false) }) where !covered(span, by: extensionRanges) {
             report("EXTENSION_MESSAGE_NO_DELETE", here,
-                   "Previously present extension range \(describe(Int64(range.start)..<Int64(range.end))) on message \"\(name)\" was deleted.")
+                   "Previously present extension range \(describe(span)) on message \"\(name)\" was deleted.")
         }
-        let reservedSpans = newMessage.reservedRange.map { Int64($0.start)..<Int64($0.end) }
-        for range in oldMessage.reservedRange where !covered(Int64(range.start)..<Int64(range.end), by: reservedSpans) {
+        let reservedSpans = sortedSpans(newMessage.reservedRange.map { ($0.start, $0.end, false) })
+        for span in spans(oldMessage.reservedRange.map { ($0.start, $0.end, false) }) where !covered(span, by: reservedSpans) {
             report("RESERVED_MESSAGE_NO_DELETE", newInfo.file.location(newInfo.path + [9]),
-                   "Previously present reserved range \(describe(Int64(range.start)..<Int64(range.end))) on message \"\(name)\" was deleted: its numbers may be reused.")
+                   "Previously present reserved range \(describe(span)) on message \"\(name)\" was deleted: its numbers may be reused.")
         }
         for reserved in oldMessage.reservedName where !reservedNames.contains(reserved) {
             report("RESERVED_MESSAGE_NO_DELETE", newInfo.file.location(newInfo.path + [10]),
@@ -329,8 +338,10 @@ private struct CheckRun {
                 newNames[value.number, default: []].insert(value.name)
                 if newIndex[value.number] == nil { newIndex[value.number] = index }
             }
-            let reservedNumbers = newEnum.reservedRange.map { $0.start...$0.end }
+            let reservedNumbers = newEnum.reservedRange.compactMap { $0.start <= $0.end ? $0.start...$0.end : nil }
             let reservedNames = Set(newEnum.reservedName)
+            var oldNamesByNumber: [Int32: Set<String>] = [:]
+            for value in oldEnum.value { oldNamesByNumber[value.number, default: []].insert(value.name) }
             var seen = Set<Int32>()
             for value in oldEnum.value where seen.insert(value.number).inserted {
                 guard let names = newNames[value.number] else {
@@ -346,17 +357,17 @@ private struct CheckRun {
                     }
                     continue
                 }
-                let oldNames = Set(oldEnum.value.filter { $0.number == value.number }.map(\.name))
+                let oldNames = oldNamesByNumber[value.number] ?? []
                 if !oldNames.isSubset(of: names) {
                     report("ENUM_VALUE_SAME_NAME", newInfo.file.location(newInfo.path + [2, Int32(newIndex[value.number]!), 1]),
                            "Enum value \(value.number) on enum \"\(name)\" changed name from \"\(oldNames.sorted().joined(separator: "\", \""))\" to \"\(names.sorted().joined(separator: "\", \""))\": JSON written with the old name no longer parses.")
                 }
             }
             // Enum reserved ranges include their end.
-            let reservedSpans = newEnum.reservedRange.map { Int64($0.start)..<(Int64($0.end) + 1) }
-            for range in oldEnum.reservedRange where !covered(Int64(range.start)..<(Int64(range.end) + 1), by: reservedSpans) {
+            let reservedSpans = sortedSpans(newEnum.reservedRange.map { ($0.start, $0.end, true) })
+            for span in spans(oldEnum.reservedRange.map { ($0.start, $0.end, true) }) where !covered(span, by: reservedSpans) {
                 report("RESERVED_ENUM_NO_DELETE", newInfo.file.location(newInfo.path + [4]),
-                       "Previously present reserved range \(describe(Int64(range.start)..<(Int64(range.end) + 1))) on enum \"\(name)\" was deleted: its numbers may be reused.")
+                       "Previously present reserved range \(describe(span)) on enum \"\(name)\" was deleted: its numbers may be reused.")
             }
             for reserved in oldEnum.reservedName where !reservedNames.contains(reserved) {
                 report("RESERVED_ENUM_NO_DELETE", newInfo.file.location(newInfo.path + [5]),
@@ -489,7 +500,7 @@ private func jsonFormat(_ file: FileInfo) -> String {
 }
 
 private func oneofName(_ field: Google_Protobuf_FieldDescriptorProto, _ message: Google_Protobuf_DescriptorProto) -> String? {
-    guard field.hasOneofIndex, !field.proto3Optional, Int(field.oneofIndex) < message.oneofDecl.count else { return nil }
+    guard field.hasOneofIndex, !field.proto3Optional, field.oneofIndex >= 0, Int(field.oneofIndex) < message.oneofDecl.count else { return nil }
     return message.oneofDecl[Int(field.oneofIndex)].name
 }
 
@@ -563,10 +574,23 @@ private func strip(_ typeName: String) -> String {
     typeName.hasPrefix(".") ? String(typeName.dropFirst()) : typeName
 }
 
-/// Whether `range` lies entirely within the union of `ranges`.
+/// Number ranges as half-open spans, leaving out malformed ones (start after end), which
+/// hostile descriptor sets may carry; `inclusive` for enum ranges, whose end is included.
+private func spans(_ ranges: [(start: Int32, end: Int32, inclusive: Bool)]) -> [Range<Int64>] {
+    ranges.compactMap { start, end, inclusive in
+        let upper = Int64(end) + (inclusive ? 1 : 0)
+        return Int64(start) < upper ? Int64(start)..<upper : nil
+    }
+}
+
+private func sortedSpans(_ ranges: [(start: Int32, end: Int32, inclusive: Bool)]) -> [Range<Int64>] {
+    spans(ranges).sorted { $0.lowerBound < $1.lowerBound }
+}
+
+/// Whether `range` lies entirely within the union of `ranges` (sorted by lower bound).
 private func covered(_ range: Range<Int64>, by ranges: [Range<Int64>]) -> Bool {
     var next = range.lowerBound
-    for candidate in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) where candidate.lowerBound <= next {
+    for candidate in ranges where candidate.lowerBound <= next {
         next = max(next, candidate.upperBound)
         if next >= range.upperBound { return true }
     }

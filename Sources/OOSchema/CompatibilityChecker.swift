@@ -49,7 +49,15 @@ public struct CompatibilityChecker: Sendable {
         for version in versions {
             var found: [BreakingChange] = []
             if mode.checksBackward { found += backward.check(candidate, against: version) }
-            if mode.checksForward { found += forward.check(version, against: candidate) }
+            if mode.checksForward {
+                // Roles swapped: say so, since the wording runs from the candidate to the
+                // registered version and the location is in the registered version.
+                found += forward.check(version, against: candidate).map { change in
+                    var change = change
+                    change.message = "FORWARD (readers of the registered version, reading the new schema's data): " + change.message
+                    return change
+                }
+            }
             for change in found where seen.insert(change).inserted { changes.append(change) }
         }
         return changes

@@ -25,6 +25,8 @@ public struct FeatureStatistics: Sendable, Equatable {
     public var variance: Double?
     /// Distinct string values seen (counted up to 10,000); nil for numeric features.
     public var distinctValues: Int?
+    /// Present values that were NaN or infinite (left out of mean and variance).
+    public var nonFinite = 0
 
     /// The share of records without the feature.
     public var missingRate: Double { records == 0 ? 0 : Double(records - present) / Double(records) }
@@ -104,6 +106,11 @@ public struct FeatureParityChecker: Sendable {
         if missingDelta > thresholds.maxMissingRateDelta {
             problems.append(String(format: "missing rate %.1f%% in training, %.1f%% served", training.missingRate * 100, served.missingRate * 100))
         }
+        let trainedNonFinite = Double(training.nonFinite) / Double(training.records)
+        let servedNonFinite = Double(served.nonFinite) / Double(served.records)
+        if abs(trainedNonFinite - servedNonFinite) > thresholds.maxMissingRateDelta {
+            problems.append(String(format: "NaN/infinite rate %.1f%% in training, %.1f%% served", trainedNonFinite * 100, servedNonFinite * 100))
+        }
         if let trainedMean = training.mean, let servedMean = served.mean,
            let trainedVariance = training.variance, let servedVariance = served.variance {
             let pooled = ((trainedVariance + servedVariance) / 2).squareRoot()
@@ -137,7 +144,7 @@ private struct Side {
                 layout = known
             } else {
                 guard let schema = schemas(record.schemaID) else {
-                    throw FeatureLogError(message: "\(label) record \(index + 1): schema id '\(record.schemaID)' is unknown (pass its descriptor set, or a registry that has it).")
+                    throw FeatureLogError(message: "\(label) record \(index + 1): schema id '\(record.schemaID)' is unknown: pass the descriptor set it was registered with (--schema; a directory's id covers every file under it), or a registry that has it (--registry).")
                 }
                 guard let found = MessageLayout(schema: schema, messageName: messageName) else {
                     throw FeatureLogError(message: "\(label) schema '\(record.schemaID)' has no message \(messageName).")
@@ -175,6 +182,8 @@ private enum FeatureValue {
 /// Welford's running mean and variance, or distinct strings.
 private struct Accumulator {
     var count = 0
+    var finiteCount = 0
+    var nonFinite = 0
     var mean = 0.0
     var m2 = 0.0
     var numeric = false
@@ -186,8 +195,13 @@ private struct Accumulator {
         switch value {
         case .number(let x):
             numeric = true
+            guard x.isFinite else {
+                nonFinite += 1
+                return
+            }
+            finiteCount += 1
             let delta = x - mean
-            mean += delta / Double(count)
+            mean += delta / Double(finiteCount)
             m2 += delta * (x - mean)
         case .text(let text):
             isText = true
@@ -198,9 +212,10 @@ private struct Accumulator {
     var statistics: FeatureStatistics {
         var result = FeatureStatistics()
         result.present = count
-        if numeric, count > 0 {
+        result.nonFinite = nonFinite
+        if numeric, finiteCount > 0 {
             result.mean = mean
-            result.variance = m2 / Double(count)
+            result.variance = m2 / Double(finiteCount)
         }
         if isText { result.distinctValues = strings.count }
         return result
@@ -221,7 +236,7 @@ private struct MessageLayout {
     init?(schema: SchemaSet, messageName: String) {
         guard let message = schema.messages[messageName] else { return nil }
         var fields: [UInt64: Field] = [:]
-        for field in message.proto.field {
+        for field in message.proto.field where field.number > 0 {
             let typeName = switch field.type {
             case .message, .enum, .group: field.typeName.hasPrefix(".") ? String(field.typeName.dropFirst()) : field.typeName
             default: "\(field.type)"

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import OOProcess
 import SwiftProtobuf
@@ -7,17 +10,20 @@ import SwiftProtobuf
 public struct ProtocCompiler: Sendable {
     /// The `protoc` executable: a path, or a name looked up in `PATH`. Defaults to `protoc`.
     public var executable: String
+    /// How long one compilation may take before protoc is killed. Defaults to 2 minutes.
+    public var timeout: Duration
 
     /// Creates a compiler that runs `executable`.
-    public init(executable: String = "protoc") {
+    public init(executable: String = "protoc", timeout: Duration = .seconds(120)) {
         self.executable = executable
+        self.timeout = timeout
     }
 
     /// Every `.proto` file under `directory` (recursively), compiled with `directory` as the
     /// import root. Throws ``SchemaLoadError`` with protoc's own message when they do not
     /// compile.
     public func compile(directory: String) async throws(SchemaLoadError) -> Google_Protobuf_FileDescriptorSet {
-        let root = URL(fileURLWithPath: directory).standardizedFileURL
+        let root = URL(fileURLWithPath: directory).resolvingSymlinksInPath()
         let files = Self.protoFiles(under: root)
         guard !files.isEmpty else {
             throw SchemaLoadError(message: "\(directory): no .proto files found.")
@@ -28,12 +34,20 @@ public struct ProtocCompiler: Sendable {
 
         let result: (status: Int32, standardOutput: Data, standardError: Data)
         do {
-            result = try await ChildProcess.run(
+            let child = try ChildProcess(
                 executable,
                 ["--proto_path=\(root.path)", "--include_imports", "--include_source_info", "--descriptor_set_out=\(output.path)"] + files,
                 directory: root.path)
+            // Bounded: a protoc that hangs (a FIFO named x.proto, say) is killed.
+            let watchdog = Task {
+                try await Task.sleep(for: timeout)
+                child.signal(SIGKILL)
+            }
+            let status = await child.exitStatus()
+            watchdog.cancel()
+            result = (status, child.standardOutput, child.standardError)
         } catch {
-            throw SchemaLoadError(message: "\(error.message) Is protoc installed (Debian: protobuf-compiler)?")
+            throw SchemaLoadError(message: "Could not run \(executable): \(error.message)")
         }
         if result.status == 127 {
             throw SchemaLoadError(message: "Could not run \(executable): not found in PATH. Is protoc installed (Debian: protobuf-compiler)?")
@@ -55,8 +69,9 @@ public struct ProtocCompiler: Sendable {
             at: root, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles]) else { return [] }
         var files: [String] = []
         let prefix = root.path.hasSuffix("/") ? root.path : root.path + "/"
-        for case let url as URL in enumerator where url.pathExtension == "proto" {
-            let path = url.standardizedFileURL.path
+        for case let url as URL in enumerator where url.pathExtension == "proto"
+            && (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
+            let path = url.resolvingSymlinksInPath().path
             if path.hasPrefix(prefix) { files.append(String(path.dropFirst(prefix.count))) }
         }
         return files.sorted()

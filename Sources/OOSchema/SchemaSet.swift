@@ -14,10 +14,14 @@ public struct SchemaSet: Sendable {
     let extensions: [String: FieldInfo]
     /// Package name → the files declaring it, in order.
     let packages: [String: [String]]
+    /// The files that are the schema itself (not imports), when known: only their deletion
+    /// is FILE_NO_DELETE. nil: every file counts.
+    let ownFiles: Set<String>?
 
     /// Indexes the files of `descriptorSet` (as `protoc --descriptor_set_out
     /// --include_imports --include_source_info` writes it).
-    public init(descriptorSet: Google_Protobuf_FileDescriptorSet) {
+    public init(descriptorSet: Google_Protobuf_FileDescriptorSet, ownFiles: Set<String>? = nil) {
+        self.ownFiles = ownFiles
         files = descriptorSet.file
         var filesByName: [String: FileInfo] = [:]
         var messages: [String: MessageInfo] = [:]
@@ -77,7 +81,11 @@ public struct SchemaSet: Sendable {
             throw SchemaLoadError(message: "\(path): no such file or directory.")
         }
         if isDirectory.boolValue {
-            return SchemaSet(descriptorSet: try await protoc.compile(directory: path))
+            let set = try await protoc.compile(directory: path)
+            try refuseEditions(set, source: path)
+            // FILE_NO_DELETE concerns the directory's own files, not what they import.
+            let own = Set(ProtocCompiler.protoFiles(under: URL(fileURLWithPath: path).resolvingSymlinksInPath()))
+            return SchemaSet(descriptorSet: set, ownFiles: own)
         }
         let data: Data
         do {
@@ -85,10 +93,21 @@ public struct SchemaSet: Sendable {
         } catch {
             throw SchemaLoadError(message: "\(path): cannot be read: \(error.localizedDescription)")
         }
+        let set: Google_Protobuf_FileDescriptorSet
         do {
-            return SchemaSet(descriptorSet: try Google_Protobuf_FileDescriptorSet(serializedBytes: data))
+            set = try Google_Protobuf_FileDescriptorSet(serializedBytes: data)
         } catch {
             throw SchemaLoadError(message: "\(path): not a binary FileDescriptorSet (\(error)).")
+        }
+        try refuseEditions(set, source: path)
+        return SchemaSet(descriptorSet: set)
+    }
+
+    /// Editions files (`edition = "2023"`) carry features this checker does not model; a
+    /// clear refusal beats wrong answers.
+    public static func refuseEditions(_ set: Google_Protobuf_FileDescriptorSet, source: String) throws(SchemaLoadError) {
+        if let file = set.file.first(where: { $0.syntax == "editions" }) {
+            throw SchemaLoadError(message: "\(source): \(file.name) uses protobuf editions, which this checker does not support yet (proto2 and proto3 only).")
         }
     }
 }
@@ -108,7 +127,8 @@ public struct SchemaLoadError: Error, CustomStringConvertible, Sendable {
 final class FileInfo: Sendable {
     let proto: Google_Protobuf_FileDescriptorProto
     let name: String
-    /// proto3 (or later) semantics: open enums, implicit presence, UTF-8 checked strings.
+    /// proto3 semantics: open enums, implicit presence, UTF-8 checked strings. (Editions
+    /// files are refused when a schema is loaded: their features are not modelled.)
     let isProto3: Bool
     /// Source path → (line, column), 1-based.
     private let positions: [[Int32]: (Int, Int)]
@@ -118,7 +138,9 @@ final class FileInfo: Sendable {
         self.name = proto.name
         self.isProto3 = proto.syntax == "proto3"
         var positions: [[Int32]: (Int, Int)] = [:]
-        for location in proto.sourceCodeInfo.location where location.span.count >= 3 {
+        // Spans are 0-based; one that a line or column cannot hold (a hostile set) is ignored.
+        for location in proto.sourceCodeInfo.location
+        where location.span.count >= 3 && (0..<Int32.max - 1).contains(location.span[0]) && (0..<Int32.max - 1).contains(location.span[1]) {
             if positions[location.path] == nil {
                 positions[location.path] = (Int(location.span[0]) + 1, Int(location.span[1]) + 1)
             }

@@ -22,10 +22,52 @@ public struct RegisteredSchema: Sendable {
         guard !set.file.isEmpty else {
             throw SchemaValidationError(message: "file_descriptor_set has no files.")
         }
+        do {
+            try SchemaSet.refuseEditions(set, source: "file_descriptor_set")
+        } catch {
+            throw SchemaValidationError(message: error.message)
+        }
+        try Self.checkNumbers(set)
         try Self.checkReferences(set)
         self.bytes = bytes
         self.descriptorSet = set
         self.id = SchemaIdentity.id(of: set)
+    }
+
+    /// Field numbers, ranges and oneof indexes are what protoc could have produced: a
+    /// hostile set must not reach the checker, which every later version is compared with.
+    private static func checkNumbers(_ set: Google_Protobuf_FileDescriptorSet) throws(SchemaValidationError) {
+        let maxField: Int32 = 536_870_911
+        func check(_ message: Google_Protobuf_DescriptorProto, in file: String, scope: String) throws(SchemaValidationError) {
+            let name = scope + message.name
+            func fail(_ what: String) -> SchemaValidationError {
+                SchemaValidationError(message: "\(file): message \(name): \(what).")
+            }
+            for field in message.field + message.extension {
+                guard (1...maxField).contains(field.number) else { throw fail("field \(field.name) has number \(field.number), outside 1 to \(maxField)") }
+                if field.hasOneofIndex, !(0..<Int32(message.oneofDecl.count)).contains(field.oneofIndex) {
+                    throw fail("field \(field.name) names oneof \(field.oneofIndex), which does not exist")
+                }
+            }
+            for range in message.reservedRange where !(range.start >= 1 && range.start < range.end && range.end <= maxField + 1) {
+                throw fail("reserved range \(range.start) to \(range.end) is not a valid range")
+            }
+            for range in message.extensionRange where !(range.start >= 1 && range.start < range.end && range.end <= maxField + 1) {
+                throw fail("extension range \(range.start) to \(range.end) is not a valid range")
+            }
+            for nested in message.enumType { try checkEnum(nested, in: file, scope: name + ".") }
+            for nested in message.nestedType { try check(nested, in: file, scope: name + ".") }
+        }
+        func checkEnum(_ proto: Google_Protobuf_EnumDescriptorProto, in file: String, scope: String) throws(SchemaValidationError) {
+            for range in proto.reservedRange where range.start > range.end {
+                throw SchemaValidationError(message: "\(file): enum \(scope + proto.name): reserved range \(range.start) to \(range.end) is not a valid range.")
+            }
+        }
+        for file in set.file {
+            let scope = file.package.isEmpty ? "" : file.package + "."
+            for message in file.messageType { try check(message, in: file.name, scope: scope) }
+            for proto in file.enumType { try checkEnum(proto, in: file.name, scope: scope) }
+        }
     }
 
     /// Every file's imports are in the set, and every type a field or RPC names is

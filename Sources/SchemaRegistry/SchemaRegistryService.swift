@@ -10,9 +10,9 @@ public struct SchemaRegistryConfiguration: Sendable {
     /// The rules compatibility is judged by. Defaults to WIRE_JSON: data in the binary and
     /// the JSON encoding stays readable.
     public var category: BreakingCategory = .wireJSON
-    /// At most this many parsed schemas are kept in memory for compatibility checks.
-    /// Defaults to 256.
-    public var parsedSchemaCacheSize = 256
+    /// At most this many parsed registered versions are kept in memory for compatibility
+    /// checks (candidates are never cached). Defaults to 64.
+    public var parsedSchemaCacheSize = 64
 
     /// The defaults.
     public init() {}
@@ -35,7 +35,8 @@ public struct SchemaRegistryService: Oo_Registry_V1_SchemaRegistry_ServiceProtoc
     public func register(request: Oo_Registry_V1_RegisterRequest, context: ServerContext) async throws -> Oo_Registry_V1_RegisterResponse {
         try validate(subject: request.subject)
         let schema = try parse(request.fileDescriptorSet)
-        let candidate = cache.schemaSet(for: schema)
+        // Parsed afresh, not from the cache: its own source positions locate the changes.
+        let candidate = SchemaSet(descriptorSet: schema.descriptorSet)
         let outcome = try await storage {
             try await store.register(subject: request.subject, schemaID: schema.id, descriptorSet: schema.bytes) { [checker, cache] mode, previous in
                 checker.check(candidate, against: previous.map { cache.schemaSet(id: $0.0.schemaID, bytes: $0.1) }, mode: mode)
@@ -61,7 +62,7 @@ public struct SchemaRegistryService: Oo_Registry_V1_SchemaRegistry_ServiceProtoc
     ) async throws -> Oo_Registry_V1_CheckCompatibilityResponse {
         try validate(subject: request.subject)
         let schema = try parse(request.fileDescriptorSet)
-        let candidate = cache.schemaSet(for: schema)
+        let candidate = SchemaSet(descriptorSet: schema.descriptorSet)
         let (mode, _) = try await storage { try await store.mode(subject: request.subject) }
         var changes: [(BreakingChange, Int)] = []
         let live = try await storage { try await store.versions(subject: request.subject, includeDeleted: false) }
@@ -84,8 +85,8 @@ public struct SchemaRegistryService: Oo_Registry_V1_SchemaRegistry_ServiceProtoc
                 .with {
                     $0.ruleID = change.ruleID
                     $0.file = change.location.file
-                    $0.line = Int32(change.location.line)
-                    $0.column = Int32(change.location.column)
+                    $0.line = Int32(clamping: change.location.line)
+                    $0.column = Int32(clamping: change.location.column)
                     $0.message = change.message
                     $0.againstVersion = Int32(version)
                 }
@@ -219,10 +220,6 @@ final class ParsedSchemaCache: Sendable {
     private let state = Mutex<(entries: [String: SchemaSet], order: [String])>(([:], []))
 
     init(capacity: Int) { self.capacity = max(1, capacity) }
-
-    func schemaSet(for schema: RegisteredSchema) -> SchemaSet {
-        lookup(schema.id) ?? insert(schema.id, SchemaSet(descriptorSet: schema.descriptorSet))
-    }
 
     func schemaSet(id: String, bytes: Data) -> SchemaSet {
         if let cached = lookup(id) { return cached }

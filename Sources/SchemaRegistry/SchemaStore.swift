@@ -80,7 +80,9 @@ public final class SchemaStore: @unchecked Sendable {
                     return .existing(version: existing.version)
                 }
                 let mode = try Self.mode(database, subject: subject).mode
-                let previous = try live.map { version -> (StoredVersion, Data) in
+                // Only what the mode compares with: every live version, or the latest.
+                let needed = mode == .none ? [] : (mode.isTransitiveMode ? live : Array(live.suffix(1)))
+                let previous = try needed.map { version -> (StoredVersion, Data) in
                     (version, try Self.descriptorSet(database, id: version.schemaID) ?? Data())
                 }
                 let changes = check(mode, previous)
@@ -176,4 +178,9 @@ public final class SchemaStore: @unchecked Sendable {
             }
         }
     }
+}
+
+extension CompatibilityMode {
+    /// True for the modes that compare with every earlier version.
+    var isTransitiveMode: Bool { self == .backwardTransitive || self == .forwardTransitive || self == .fullTransitive }
 }

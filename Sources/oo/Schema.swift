@@ -138,6 +138,12 @@ struct Parity: AsyncParsableCommand {
         } catch let error as FeatureLogError {
             FileHandle.standardError.write(Data("oo schema parity: \(error.message)\n".utf8))
             throw ExitCode(2)
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            // A registry that cannot be reached is an error (2), never drift (1).
+            FileHandle.standardError.write(Data("oo schema parity: \(error)\n".utf8))
+            throw ExitCode(2)
         }
     }
 

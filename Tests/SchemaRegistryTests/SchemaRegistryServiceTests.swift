@@ -121,6 +121,10 @@ struct SchemaRegistryServiceTests {
                 (.with { $0.subject = "s"; $0.fileDescriptorSet = Data([0xFF, 0xFF, 0xFF]) }, "FileDescriptorSet"),
                 (.with { $0.subject = "s"; $0.fileDescriptorSet = Data() }, "no files"),
                 (.with { $0.subject = "s"; $0.fileDescriptorSet = missingImport() }, "--include_imports"),
+                // Sets protoc never writes: refused, so they never reach later checks.
+                (.with { $0.subject = "s"; $0.fileDescriptorSet = hostile { $0.reservedRange = [.with { $0.start = 9; $0.end = 5 }] } }, "reserved range 9 to 5"),
+                (.with { $0.subject = "s"; $0.fileDescriptorSet = hostile { $0.field[0].number = -7 } }, "number -7"),
+                (.with { $0.subject = "s"; $0.fileDescriptorSet = hostile { $0.field[0].oneofIndex = 3 } }, "oneof 3"),
             ]
             for (request, mention) in cases {
                 let error = await #expect(throws: RPCError.self) { _ = try await registry.register(request) }
@@ -210,6 +214,19 @@ func twoFiles() -> Data {
 func missingImport() -> Data {
     let set = Google_Protobuf_FileDescriptorSet.with {
         $0.file = [.with { $0.name = "b.proto"; $0.package = "p"; $0.dependency = ["a.proto"] }]
+    }
+    return try! set.serializedBytes()
+}
+
+/// A valid one-message set, then `edit`ed into something protoc would never write.
+func hostile(_ edit: (inout Google_Protobuf_DescriptorProto) -> Void) -> Data {
+    var message = Google_Protobuf_DescriptorProto.with {
+        $0.name = "M"
+        $0.field = [.with { $0.name = "a"; $0.number = 1; $0.label = .optional; $0.type = .int32 }]
+    }
+    edit(&message)
+    let set = Google_Protobuf_FileDescriptorSet.with {
+        $0.file = [.with { $0.name = "h.proto"; $0.package = "h"; $0.syntax = "proto3"; $0.messageType = [message] }]
     }
     return try! set.serializedBytes()
 }
