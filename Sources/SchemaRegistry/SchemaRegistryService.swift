@@ -13,6 +13,9 @@ public struct SchemaRegistryConfiguration: Sendable {
     /// At most this many parsed registered versions are kept in memory for compatibility
     /// checks (candidates are never cached). Defaults to 64.
     public var parsedSchemaCacheSize = 64
+    /// And at most this many bytes of their descriptor sets (parsed, they take roughly 20
+    /// times as much memory). Defaults to 16 MiB.
+    public var parsedSchemaCacheBytes = 16 << 20
 
     /// The defaults.
     public init() {}
@@ -29,7 +32,7 @@ public struct SchemaRegistryService: Oo_Registry_V1_SchemaRegistry_ServiceProtoc
     public init(store: SchemaStore, configuration: SchemaRegistryConfiguration = SchemaRegistryConfiguration()) {
         self.store = store
         self.checker = CompatibilityChecker(category: configuration.category)
-        self.cache = ParsedSchemaCache(capacity: configuration.parsedSchemaCacheSize)
+        self.cache = ParsedSchemaCache(capacity: configuration.parsedSchemaCacheSize, maxBytes: configuration.parsedSchemaCacheBytes)
     }
 
     public func register(request: Oo_Registry_V1_RegisterRequest, context: ServerContext) async throws -> Oo_Registry_V1_RegisterResponse {
@@ -214,25 +217,37 @@ public struct SchemaRegistryService: Oo_Registry_V1_SchemaRegistry_ServiceProtoc
 }
 
 /// Parsed schemas by id, so a registration does not re-parse every earlier version. At
-/// most `capacity` are kept; the oldest entry goes first.
+/// most `capacity` entries and `maxBytes` of descriptor sets are kept; the oldest entry
+/// goes first (a set larger than `maxBytes` alone is parsed but not kept).
 final class ParsedSchemaCache: Sendable {
     private let capacity: Int
-    private let state = Mutex<(entries: [String: SchemaSet], order: [String])>(([:], []))
+    private let maxBytes: Int
+    private struct State {
+        var entries: [String: (set: SchemaSet, bytes: Int)] = [:]
+        var order: [String] = []
+        var totalBytes = 0
+    }
+    private let state = Mutex(State())
 
-    init(capacity: Int) { self.capacity = max(1, capacity) }
-
-    func schemaSet(id: String, bytes: Data) -> SchemaSet {
-        if let cached = lookup(id) { return cached }
-        let set = (try? Google_Protobuf_FileDescriptorSet(serializedBytes: bytes)) ?? Google_Protobuf_FileDescriptorSet()
-        return insert(id, SchemaSet(descriptorSet: set))
+    init(capacity: Int, maxBytes: Int) {
+        self.capacity = max(1, capacity)
+        self.maxBytes = max(1, maxBytes)
     }
 
-    private func lookup(_ id: String) -> SchemaSet? { state.withLock { $0.entries[id] } }
-
-    private func insert(_ id: String, _ set: SchemaSet) -> SchemaSet {
+    func schemaSet(id: String, bytes: Data) -> SchemaSet {
+        if let cached = state.withLock({ $0.entries[id]?.set }) { return cached }
+        let parsed = (try? Google_Protobuf_FileDescriptorSet(serializedBytes: bytes)) ?? Google_Protobuf_FileDescriptorSet()
+        let set = SchemaSet(descriptorSet: parsed)
+        guard bytes.count <= maxBytes else { return set }
         state.withLock { state in
-            if state.entries.updateValue(set, forKey: id) == nil { state.order.append(id) }
-            while state.order.count > capacity { state.entries[state.order.removeFirst()] = nil }
+            guard state.entries[id] == nil else { return }
+            state.entries[id] = (set, bytes.count)
+            state.order.append(id)
+            state.totalBytes += bytes.count
+            while state.order.count > capacity || state.totalBytes > maxBytes {
+                let oldest = state.order.removeFirst()
+                state.totalBytes -= state.entries.removeValue(forKey: oldest)?.bytes ?? 0
+            }
         }
         return set
     }
