@@ -16,7 +16,17 @@ public enum CompatibilityMode: String, CaseIterable, Sendable, Codable {
     /// Both, against every earlier version.
     case fullTransitive = "FULL_TRANSITIVE"
 
-    var isTransitive: Bool { self == .backwardTransitive || self == .forwardTransitive || self == .fullTransitive }
+    /// True for the modes that compare with every earlier version, not just the latest.
+    public var isTransitive: Bool { self == .backwardTransitive || self == .forwardTransitive || self == .fullTransitive }
+    /// The same direction against a single earlier version (BACKWARD_TRANSITIVE → BACKWARD).
+    public var nonTransitive: CompatibilityMode {
+        switch self {
+        case .backwardTransitive: .backward
+        case .forwardTransitive: .forward
+        case .fullTransitive: .full
+        default: self
+        }
+    }
     var checksBackward: Bool { self == .backward || self == .backwardTransitive || self == .full || self == .fullTransitive }
     var checksForward: Bool { self == .forward || self == .forwardTransitive || self == .full || self == .fullTransitive }
 }

@@ -57,12 +57,7 @@ public struct ModelSchemaGate: Sendable {
             throw refuse("the registry returned no compatibility mode for subject '\(featureSubject)'.")
         }
         if trained.id == serving.id || mode == .none { return mode }
-        let single: CompatibilityMode = switch mode {
-        case .backward, .backwardTransitive: .backward
-        case .forward, .forwardTransitive: .forward
-        default: .full
-        }
-        let changes = CompatibilityChecker(category: category).check(serving, against: [trained], mode: single)
+        let changes = CompatibilityChecker(category: category).check(serving, against: [trained], mode: mode.nonTransitive)
         guard changes.isEmpty else {
             let listed = changes.prefix(10).map(\.textLine).joined(separator: "; ")
             throw refuse(

@@ -69,17 +69,12 @@ public struct SchemaRegistryService: Oo_Registry_V1_SchemaRegistry_ServiceProtoc
         let (mode, _) = try await storage { try await store.mode(subject: request.subject) }
         var changes: [(BreakingChange, Int)] = []
         let live = try await storage { try await store.versions(subject: request.subject, includeDeleted: false) }
-        let checked = mode == .backward || mode == .forward || mode == .full ? Array(live.suffix(1)) : live
-        for version in checked where mode != .none {
+        let checked = mode == .none ? [] : mode.isTransitive ? live : Array(live.suffix(1))
+        for version in checked {
             guard let bytes = try await storage({ try await store.schema(id: version.schemaID) }) else { continue }
             let previous = cache.schemaSet(id: version.schemaID, bytes: bytes)
             // Each earlier version alone, so every change says which version it breaks.
-            let single: CompatibilityMode = switch mode {
-            case .backward, .backwardTransitive: .backward
-            case .forward, .forwardTransitive: .forward
-            default: .full
-            }
-            changes += checker.check(candidate, against: [previous], mode: single).map { ($0, version.version) }
+            changes += checker.check(candidate, against: [previous], mode: mode.nonTransitive).map { ($0, version.version) }
         }
         return .with {
             $0.compatible = changes.isEmpty

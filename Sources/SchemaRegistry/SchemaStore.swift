@@ -81,7 +81,7 @@ public final class SchemaStore: @unchecked Sendable {
                 }
                 let mode = try Self.mode(database, subject: subject).mode
                 // Only what the mode compares with: every live version, or the latest.
-                let needed = mode == .none ? [] : (mode.isTransitiveMode ? live : Array(live.suffix(1)))
+                let needed = mode == .none ? [] : (mode.isTransitive ? live : Array(live.suffix(1)))
                 let previous = try needed.map { version -> (StoredVersion, Data) in
                     (version, try Self.descriptorSet(database, id: version.schemaID) ?? Data())
                 }
@@ -132,7 +132,7 @@ public final class SchemaStore: @unchecked Sendable {
 
     /// Sets the mode of `subject` (``globalSubject``: the default for every subject).
     public func setMode(_ mode: CompatibilityMode, subject: String) async throws {
-        try await onQueue { database in
+        _ = try await onQueue { database in
             try database.query("INSERT INTO modes (subject, mode) VALUES (?, ?) ON CONFLICT(subject) DO UPDATE SET mode = excluded.mode",
                                [.text(subject), .text(mode.rawValue)])
         }
@@ -178,9 +178,4 @@ public final class SchemaStore: @unchecked Sendable {
             }
         }
     }
-}
-
-extension CompatibilityMode {
-    /// True for the modes that compare with every earlier version.
-    var isTransitiveMode: Bool { self == .backwardTransitive || self == .forwardTransitive || self == .fullTransitive }
 }

@@ -51,7 +51,7 @@ struct TransparentRetryTests {
         defer { server.stop() }
         try await withHTTP2Client(port: port) { client in
             let service = Grpc_Testing_TestService_Client(wrapping: client)
-            try await withThrowingTaskGroup(of: Void.self) { group in
+            await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<3 {
                     group.addTask { _ = try await service.emptyCall(Grpc_Testing_Empty()) }
                 }

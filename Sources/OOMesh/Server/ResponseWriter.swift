@@ -54,8 +54,9 @@ final class ResponseHead: Sendable {
             return !sent
         }
         guard first else { return nil }
-        var metadata = context.responseMetadata
-        if forMessages, let encoding = context.responseEncoding {
+        let head = context.responseHead()
+        var metadata = head.metadata
+        if forMessages, let encoding = head.encoding {
             metadata.replaceOrAddString(encoding.name, forKey: Metadata.responseEncodingKey)
         }
         return metadata

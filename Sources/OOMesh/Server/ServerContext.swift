@@ -81,6 +81,11 @@ public final class ServerContext: Sendable {
         lastRequestCompressed.load(ordering: .relaxed)
     }
 
+    /// The response metadata and encoding choice, read under one lock (for the headers).
+    func responseHead() -> (metadata: Metadata, encoding: CompressionAlgorithm?) {
+        outgoing.withLock { ($0.responseMetadata, $0.responseEncoding) }
+    }
+
     func noteRequestMessage(_ flags: MessageFlags) {
         lastRequestCompressed.store(flags.contains(.compressed), ordering: .relaxed)
     }
