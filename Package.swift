@@ -63,6 +63,10 @@ let package = Package(
         // close-on-exec pipes (protoc for the schema checker, peers in the tests).
         .target(name: "OOProcess", dependencies: ["CMeshLinux"], swiftSettings: swiftSettings),
 
+        // SQLite files for the services' own data: a small safe API over the C library,
+        // used from async code through a serial queue per file.
+        .target(name: "OOStorage", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
+
         // Schemas: the breaking-change checker over protoc's descriptor sets and the
         // compatibility modes of the schema registry.
         .target(
@@ -74,7 +78,7 @@ let package = Package(
         .target(
             name: "SchemaRegistry",
             dependencies: [
-                "OOMesh", "OOSchema", "RegistryProtos", "CSQLite",
+                "OOMesh", "OOSchema", "RegistryProtos", "OOStorage",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: swiftSettings),
@@ -96,6 +100,22 @@ let package = Package(
             name: "RegistryProtos",
             dependencies: ["OOMesh", "OOMeshProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Generated/oo/registry/v1", swiftSettings: swiftSettings),
+        .target(
+            name: "HealthProtos",
+            dependencies: ["OOMesh", "OOMeshProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Generated/grpc/health/v1", swiftSettings: swiftSettings),
+        .target(
+            name: "GatewayProtos",
+            dependencies: ["OOMesh", "OOMeshProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Generated/oo/gateway/v1", swiftSettings: swiftSettings),
+        .target(
+            name: "RecommenderProtos",
+            dependencies: ["OOMesh", "OOMeshProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Generated/oo/recommender/v1", swiftSettings: swiftSettings),
+        .target(
+            name: "NotifierProtos",
+            dependencies: ["OOMesh", "OOMeshProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Generated/oo/notifier/v1", swiftSettings: swiftSettings),
         .target(
             name: "BenchProtos",
             dependencies: ["OOMesh", "OOMeshProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
@@ -124,8 +144,58 @@ let package = Package(
             name: "oo",
             dependencies: [
                 "OOMesh", "OOMeshHTTP2", "OOSchema", "SchemaRegistry", "RegistryProtos", "ExampleService", "ExampleProtos",
-                "BenchProtos",
+                "BenchProtos", "OOStorage", "OOHealth", "HealthProtos", "OOAuth", "MLServing", "MLProtos", "Notifier",
+                "NotifierProtos", "Recommender", "RecommenderProtos", "Gateway", "GatewayProtos", "OOProcess", "MeshRuntime",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: swiftSettings),
+
+        // grpc.health.v1.Health: per-service serving status, Check and Watch.
+        .target(
+            name: "OOHealth",
+            dependencies: ["OOMesh", "HealthProtos", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: swiftSettings),
+        // JSON Web Tokens on OpenSSL's libcrypto: HS256 and ES256, the claims the gateway checks.
+        .target(name: "OOAuth", dependencies: ["COpenSSL"], swiftSettings: swiftSettings),
+
+        // The four oO services, one library each (`oo serve <name>` runs one per process).
+        .target(
+            name: "MLServing",
+            dependencies: [
+                "OOMesh", "MLProtos", "OOStorage", "OOSchema", "SchemaRegistry", "RegistryProtos", "OOHealth",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "Notifier",
+            dependencies: [
+                "OOMesh", "NotifierProtos", "OOStorage", "OOHealth", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "Recommender",
+            dependencies: [
+                "OOMesh", "RecommenderProtos", "MLProtos", "OOStorage", "OOHealth",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "OOMesh", "GatewayProtos", "RecommenderProtos", "NotifierProtos", "MLProtos", "OOAuth", "OOHealth",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+
+        // Running the mesh: where each service listens (`oo up`, compose.yaml), starting
+        // them as child processes and waiting until healthy, and the simulation of users.
+        .target(
+            name: "MeshRuntime",
+            dependencies: [
+                "OOMesh", "OOMeshHTTP2", "OOProcess", "HealthProtos", "GatewayProtos", "OOAuth",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: swiftSettings),
@@ -162,6 +232,34 @@ let package = Package(
         .testTarget(
             name: "OOSchemaTests",
             dependencies: ["OOSchema", "OOProcess", "MLProtos", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "OOAuthTests",
+            dependencies: ["OOAuth"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MLServingTests",
+            dependencies: [
+                "MLServing", "MLProtos", "OOMesh", "OOMeshHTTP2", "OOHealth", "HealthProtos", "SchemaRegistry",
+                "RegistryProtos", "OOSchema", "OOStorage", "OOProcess",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "NotifierTests",
+            dependencies: [
+                "Notifier", "NotifierProtos", "OOMesh", "OOMeshHTTP2", "OOStorage", "OOProcess",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MeshTests",
+            dependencies: [
+                "Gateway", "GatewayProtos", "Recommender", "RecommenderProtos", "MLServing", "MLProtos", "Notifier",
+                "NotifierProtos", "OOAuth", "OOHealth", "HealthProtos", "OOMesh", "OOMeshHTTP2", "OOProcess", "OOStorage",
+                "MeshRuntime",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
             swiftSettings: swiftSettings),
     ]
 )

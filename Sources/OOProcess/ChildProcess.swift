@@ -32,6 +32,9 @@ public final class ChildProcess: Sendable {
         case merged
         /// Into two buffers.
         case separate
+        /// Both appended to the file at this path (created if missing), not kept in memory:
+        /// for long-running children whose logs would otherwise grow without bound.
+        case file(String)
     }
 
     /// Starts `executable` (looked up in `PATH`) with `arguments`, in `directory` (default:
@@ -40,19 +43,28 @@ public final class ChildProcess: Sendable {
         _ executable: String, _ arguments: [String], directory: String? = nil, output: OutputMode = .separate
     ) throws(ChildProcessError) {
         var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
-        guard oo_pipe_cloexec(&outPipe) == 0 else { throw ChildProcessError(message: "pipe2 failed: errno \(errno)") }
-        if output == .separate {
-            guard oo_pipe_cloexec(&errPipe) == 0 else {
-                close(outPipe[0]); close(outPipe[1])
-                throw ChildProcessError(message: "pipe2 failed: errno \(errno)")
-            }
-        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, output == .separate ? errPipe[1] : outPipe[1], 2)
+        let captured: Int
+        switch output {
+        case .file(let path):
+            posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+            captured = 0
+        case .merged, .separate:
+            guard oo_pipe_cloexec(&outPipe) == 0 else { throw ChildProcessError(message: "pipe2 failed: errno \(errno)") }
+            if case .separate = output {
+                guard oo_pipe_cloexec(&errPipe) == 0 else {
+                    close(outPipe[0]); close(outPipe[1])
+                    throw ChildProcessError(message: "pipe2 failed: errno \(errno)")
+                }
+            }
+            posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+            posix_spawn_file_actions_adddup2(&actions, errPipe[1] >= 0 ? errPipe[1] : outPipe[1], 2)
+            captured = errPipe[1] >= 0 ? 2 : 1
+        }
 
         // `env` finds the program in PATH and, with -C, changes the directory first.
         var argv = ["env"]
@@ -78,17 +90,15 @@ public final class ChildProcess: Sendable {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
         var pid: pid_t = 0
         let result = posix_spawn(&pid, "/usr/bin/env", &actions, &attributes, &cArguments, environ)
-        close(outPipe[1])
-        if output == .separate { close(errPipe[1]) }
+        for fd in [outPipe[1], errPipe[1]] where fd >= 0 { close(fd) }
         guard result == 0 else {
-            close(outPipe[0])
-            if output == .separate { close(errPipe[0]) }
+            for fd in [outPipe[0], errPipe[0]] where fd >= 0 { close(fd) }
             throw ChildProcessError(message: "Could not start \(executable): \(String(cString: strerror(result))).")
         }
         self.pid = pid
-        self.state = Mutex(State(openStreams: output == .separate ? 2 : 1))
-        Self.startReader(fd: outPipe[0], process: self, isError: false)
-        if output == .separate { Self.startReader(fd: errPipe[0], process: self, isError: true) }
+        self.state = Mutex(State(openStreams: captured))
+        if outPipe[0] >= 0 { Self.startReader(fd: outPipe[0], process: self, isError: false) }
+        if errPipe[0] >= 0 { Self.startReader(fd: errPipe[0], process: self, isError: true) }
         Self.startWaiter(process: self)
     }
 

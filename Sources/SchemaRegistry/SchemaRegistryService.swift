@@ -1,4 +1,5 @@
 import Foundation
+import OOStorage
 import OOMesh
 import OOSchema
 import RegistryProtos

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import OOStorage
 import OOSchema
 
 /// A registered version as the store keeps it.

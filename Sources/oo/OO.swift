@@ -13,7 +13,7 @@ struct OO: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "oo",
         abstract: "oO mesh: run and call oO's RPC services.",
-        subcommands: [Serve.self, Demo.self, Bench.self, Schema.self])
+        subcommands: [Serve.self, Up.self, Simulate.self, Demo.self, Bench.self, Schema.self])
 
     /// Runs the command; usage errors exit with status 2 (not ArgumentParser's 64), as the
     /// CI checks document.
@@ -32,44 +32,6 @@ struct OO: AsyncParsableCommand {
             }
             exit(withError: error)
         }
-    }
-}
-
-/// `oo serve <service>`: runs one service until interrupted.
-struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Serve one service over gRPC (h2c) until stopped.")
-
-    enum Service: String, ExpressibleByArgument, CaseIterable {
-        case greeter
-        case registry
-    }
-
-    @Argument(help: "The service to run: \(Service.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var service: Service
-
-    @Option(help: "The address to listen on.")
-    var host: String = "127.0.0.1"
-
-    @Option(help: "The port to listen on (0 picks a free one).")
-    var port: Int = 50051
-
-    @Option(help: "registry: the SQLite database file, created if missing.")
-    var database: String = "oo-registry.sqlite"
-
-    func run() async throws {
-        let services: [any RPCService]
-        switch service {
-        case .greeter:
-            services = [Greeter()]
-        case .registry:
-            services = [SchemaRegistryService(store: try SchemaStore(path: database))]
-        }
-        let transport = try HTTP2ServerTransport(host: host, port: port)
-        let server = GRPCServer(transport: transport, services: services)
-        let signals = TerminationSignals { _ in server.beginGracefulShutdown() }
-        defer { signals.cancel() }
-        print("oo: serving \(service.rawValue) on \(host):\(transport.port)")
-        try await server.serve()
     }
 }
 

@@ -57,6 +57,25 @@ public nonisolated struct Oo_Ml_V1_TipFeatures: Sendable {
   /// The user is inside quiet hours.
   public var inQuietHours: Bool = false
 
+  /// The candidate task's project.
+  public var project: String = String()
+
+  /// The candidate task's priority, 1 (normal) to 4 (urgent).
+  public var priority: Int32 = 0
+
+  /// Hours until the task is due (negative when overdue); meaningful when `due_set`.
+  public var hoursUntilDue: Double = 0
+
+  public var dueSet: Bool = false
+
+  /// The user's own done-rate (smoothed, 0 to 1) on tips of this category, of this
+  /// project, and at this time of day (4-hour block).
+  public var categoryDoneRate: Double = 0
+
+  public var projectDoneRate: Double = 0
+
+  public var hourDoneRate: Double = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -118,7 +137,7 @@ fileprivate nonisolated let _protobuf_package = "oo.ml.v1"
 
 nonisolated extension Oo_Ml_V1_TipFeatures: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TipFeatures"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}hour_of_day\0\u{3}day_of_week\0\u{3}tips_shown_7d\0\u{3}positive_rate_7d\0\u{3}seconds_since_last_session\0\u{3}tip_category\0\u{3}tip_ctr\0\u{3}in_quiet_hours\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}hour_of_day\0\u{3}day_of_week\0\u{3}tips_shown_7d\0\u{3}positive_rate_7d\0\u{3}seconds_since_last_session\0\u{3}tip_category\0\u{3}tip_ctr\0\u{3}in_quiet_hours\0\u{1}project\0\u{1}priority\0\u{3}hours_until_due\0\u{3}due_set\0\u{3}category_done_rate\0\u{3}project_done_rate\0\u{3}hour_done_rate\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -134,6 +153,13 @@ nonisolated extension Oo_Ml_V1_TipFeatures: SwiftProtobuf.Message, SwiftProtobuf
       case 6: try { try decoder.decodeSingularStringField(value: &self.tipCategory) }()
       case 7: try { try decoder.decodeSingularDoubleField(value: &self.tipCtr) }()
       case 8: try { try decoder.decodeSingularBoolField(value: &self.inQuietHours) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.project) }()
+      case 10: try { try decoder.decodeSingularInt32Field(value: &self.priority) }()
+      case 11: try { try decoder.decodeSingularDoubleField(value: &self.hoursUntilDue) }()
+      case 12: try { try decoder.decodeSingularBoolField(value: &self.dueSet) }()
+      case 13: try { try decoder.decodeSingularDoubleField(value: &self.categoryDoneRate) }()
+      case 14: try { try decoder.decodeSingularDoubleField(value: &self.projectDoneRate) }()
+      case 15: try { try decoder.decodeSingularDoubleField(value: &self.hourDoneRate) }()
       default: break
       }
     }
@@ -164,6 +190,27 @@ nonisolated extension Oo_Ml_V1_TipFeatures: SwiftProtobuf.Message, SwiftProtobuf
     if self.inQuietHours != false {
       try visitor.visitSingularBoolField(value: self.inQuietHours, fieldNumber: 8)
     }
+    if !self.project.isEmpty {
+      try visitor.visitSingularStringField(value: self.project, fieldNumber: 9)
+    }
+    if self.priority != 0 {
+      try visitor.visitSingularInt32Field(value: self.priority, fieldNumber: 10)
+    }
+    if self.hoursUntilDue.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.hoursUntilDue, fieldNumber: 11)
+    }
+    if self.dueSet != false {
+      try visitor.visitSingularBoolField(value: self.dueSet, fieldNumber: 12)
+    }
+    if self.categoryDoneRate.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.categoryDoneRate, fieldNumber: 13)
+    }
+    if self.projectDoneRate.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.projectDoneRate, fieldNumber: 14)
+    }
+    if self.hourDoneRate.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.hourDoneRate, fieldNumber: 15)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -176,6 +223,13 @@ nonisolated extension Oo_Ml_V1_TipFeatures: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.tipCategory != rhs.tipCategory {return false}
     if lhs.tipCtr != rhs.tipCtr {return false}
     if lhs.inQuietHours != rhs.inQuietHours {return false}
+    if lhs.project != rhs.project {return false}
+    if lhs.priority != rhs.priority {return false}
+    if lhs.hoursUntilDue != rhs.hoursUntilDue {return false}
+    if lhs.dueSet != rhs.dueSet {return false}
+    if lhs.categoryDoneRate != rhs.categoryDoneRate {return false}
+    if lhs.projectDoneRate != rhs.projectDoneRate {return false}
+    if lhs.hourDoneRate != rhs.hourDoneRate {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -2,8 +2,9 @@ import SwiftProtobuf
 import SwiftProtobufPluginLibrary
 
 /// The protoc plugin: for every requested `.proto` file with at least one service, one
-/// `.grpc.swift` file beside where protoc-gen-swift puts its `.pb.swift` (FullPath naming).
-/// Files without services produce nothing.
+/// `.grpc.swift` file beside where protoc-gen-swift puts its `.pb.swift` (FullPath naming);
+/// for every requested file, one `.descriptor.swift` embedding its descriptors (and its
+/// imports') for reflection and the schema registry.
 ///
 /// Takes no options; any `--oomesh_opt` is an error.
 public struct OOMeshCodeGenerator: CodeGenerator {
@@ -29,9 +30,13 @@ public struct OOMeshCodeGenerator: CodeGenerator {
         let builder = ModelBuilder()
         let renderer = SwiftRenderer()
         var outputs: [(path: String, contents: String)] = []
-        for file in files where !file.services.isEmpty {
-            let model = try builder.makeFileModel(file)
-            outputs.append((model.outputPath, renderer.render(model)))
+        let descriptors = DescriptorRenderer()
+        for file in files {
+            if !file.services.isEmpty {
+                let model = try builder.makeFileModel(file)
+                outputs.append((model.outputPath, renderer.render(model)))
+            }
+            outputs.append((DescriptorRenderer.outputPath(for: file), try descriptors.render(file)))
         }
         return outputs
     }
@@ -59,6 +64,8 @@ public struct OOMeshCodeGenerator: CodeGenerator {
 
             For every .proto file with a service it writes DIR/<path>.grpc.swift: a namespace
             enum with the method descriptors, a server protocol, and a client, all public.
+            For every .proto file it writes DIR/<path>.descriptor.swift: the file's
+            descriptors and its imports' as an embedded FileDescriptorSet.
             Message types are named as protoc-gen-swift names them; compile the output in the
             same module as protoc-gen-swift's output for the same files.
             """)

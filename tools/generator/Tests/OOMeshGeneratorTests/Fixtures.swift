@@ -153,18 +153,28 @@ enum Fixtures {
         """
 
     /// Runs the plugin in-process, as protoc would with `protos` (dependencies first) and
-    /// `generate` as the files to generate. Returns output path → contents, or the error.
+    /// `generate` as the files to generate. Returns output path → contents of the stubs
+    /// (`.grpc.swift`) and, apart, of the embedded descriptors (`.descriptor.swift`), or the
+    /// error.
     static func run(
         _ protos: [Google_Protobuf_FileDescriptorProto], generate: [String]? = nil, parameter: String = ""
-    ) -> (files: [String: String], order: [String], error: String?) {
+    ) -> (files: [String: String], order: [String], descriptors: [String: String], error: String?) {
         var request = Google_Protobuf_Compiler_CodeGeneratorRequest()
         request.protoFile = protos
         request.fileToGenerate = generate ?? [protos.last!.name]
         request.parameter = parameter
         let response = generateCode(request: request, generator: OOMeshCodeGenerator())
         var files: [String: String] = [:]
-        for file in response.file { files[file.name] = file.content }
-        return (files, response.file.map(\.name), response.hasError ? response.error : nil)
+        var descriptors: [String: String] = [:]
+        for file in response.file {
+            if file.name.hasSuffix(".descriptor.swift") {
+                descriptors[file.name] = file.content
+            } else {
+                files[file.name] = file.content
+            }
+        }
+        let order = response.file.map(\.name).filter { !$0.hasSuffix(".descriptor.swift") }
+        return (files, order, descriptors, response.hasError ? response.error : nil)
     }
 
     /// The one output file for `protos`' last file.

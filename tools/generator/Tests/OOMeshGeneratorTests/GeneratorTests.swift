@@ -1,3 +1,4 @@
+import Foundation
 import OOMeshGenerator
 import SwiftProtobuf
 import SwiftProtobufPluginLibrary
@@ -476,12 +477,38 @@ struct DocCommentTests {
 
 @Suite("Files")
 struct FileTests {
-    @Test("a file with no services produces no output file")
+    @Test("a file with no services produces no stub file, only its descriptors")
     func noServices() {
         let messagesOnly = Fixtures.file("grpc/testing/messages.proto", package: "grpc.testing", messages: ["A", "B"])
         let result = Fixtures.run([messagesOnly])
         #expect(result.error == nil)
         #expect(result.files.isEmpty)
+        #expect(Array(result.descriptors.keys) == ["grpc/testing/messages.descriptor.swift"])
+    }
+
+    @Test("the embedded descriptors are the file and its imports, dependencies first, without source info")
+    func embeddedDescriptors() throws {
+        let empty = Fixtures.file("grpc/testing/empty.proto", package: "grpc.testing", messages: ["Empty"])
+        let test = Fixtures.file(
+            "grpc/testing/test.proto", package: "grpc.testing", imports: ["grpc/testing/empty.proto"],
+            services: [
+                Fixtures.Service(
+                    name: "TestService",
+                    rpcs: [Fixtures.RPC(name: "EmptyCall", input: ".grpc.testing.Empty", output: ".grpc.testing.Empty")])
+            ])
+        let result = Fixtures.run([empty, test])
+        #expect(result.error == nil)
+        let output = try #require(result.descriptors["grpc/testing/test.descriptor.swift"])
+        #expect(output.contains("public enum Grpc_Testing_TestProtoFile {"))
+        #expect(output.contains("path: \"grpc/testing/test.proto\","))
+        // The base64 between the triple quotes decodes to the set.
+        let body = output.components(separatedBy: "\"\"\"")[1]
+        let base64 = body.filter { !$0.isWhitespace }
+        let bytes = try #require(Data(base64Encoded: base64))
+        let set = try Google_Protobuf_FileDescriptorSet(serializedBytes: bytes)
+        #expect(set.file.map(\.name) == ["grpc/testing/empty.proto", "grpc/testing/test.proto"])
+        #expect(set.file.allSatisfy { !$0.hasSourceCodeInfo })
+        #expect(set.file[1].service.first?.name == "TestService")
     }
 
     @Test("one output per file with services, named after the proto path, in request order")

@@ -2,13 +2,15 @@ import CSQLite
 import Foundation
 
 /// A SQLite database file, opened for reading and writing: the small safe surface the
-/// registry's store needs over SQLite's C API. Not thread-safe: its owner serializes use.
-final class SQLiteDatabase {
+/// services' stores need over SQLite's C API. Not thread-safe: its owner serializes use
+/// (``SQLiteStore`` does, on a serial queue).
+public final class SQLiteDatabase {
     private var handle: OpaquePointer?
-    let path: String
+    /// The file's path.
+    public let path: String
 
     /// Opens (creating if needed) the database at `path`.
-    init(path: String) throws(StorageError) {
+    public init(path: String) throws(StorageError) {
         self.path = path
         var handle: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
@@ -25,7 +27,7 @@ final class SQLiteDatabase {
     deinit { sqlite3_close_v2(handle) }
 
     /// Runs one or more statements without parameters or results.
-    func execute(_ sql: String) throws(StorageError) {
+    public func execute(_ sql: String) throws(StorageError) {
         var error: UnsafeMutablePointer<CChar>?
         guard sqlite3_exec(handle, sql, nil, nil, &error) == SQLITE_OK else {
             let message = error.map { String(cString: $0) } ?? "unknown error"
@@ -36,7 +38,7 @@ final class SQLiteDatabase {
 
     /// Runs `sql` with `parameters` bound in order and returns every row.
     @discardableResult
-    func query(_ sql: String, _ parameters: [SQLiteValue] = []) throws(StorageError) -> [[SQLiteValue]] {
+    public func query(_ sql: String, _ parameters: [SQLiteValue] = []) throws(StorageError) -> [[SQLiteValue]] {
         var statement: OpaquePointer?
         guard sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
             throw failure("prepare", sql)
@@ -48,6 +50,7 @@ final class SQLiteDatabase {
             switch value {
             case .null: result = sqlite3_bind_null(statement, position)
             case .integer(let number): result = sqlite3_bind_int64(statement, position, number)
+            case .real(let number): result = sqlite3_bind_double(statement, position, number)
             case .text(let text): result = sqlite3_bind_text(statement, position, text, -1, oo_sqlite_transient())
             case .blob(let bytes):
                 result = bytes.withUnsafeBytes { buffer in
@@ -72,7 +75,7 @@ final class SQLiteDatabase {
 
     /// Runs `body` in a write transaction (BEGIN IMMEDIATE): committed when it returns,
     /// rolled back when it throws.
-    func transaction<Result>(_ body: () throws -> Result) throws -> Result {
+    public func transaction<Result>(_ body: () throws -> Result) throws -> Result {
         try execute("BEGIN IMMEDIATE")
         do {
             let result = try body()
@@ -87,6 +90,7 @@ final class SQLiteDatabase {
     private func column(_ statement: OpaquePointer, _ index: Int32) -> SQLiteValue {
         switch sqlite3_column_type(statement, index) {
         case SQLITE_INTEGER: return .integer(sqlite3_column_int64(statement, index))
+        case SQLITE_FLOAT: return .real(sqlite3_column_double(statement, index))
         case SQLITE_TEXT: return .text(String(cString: sqlite3_column_text(statement, index)))
         case SQLITE_BLOB:
             let count = Int(sqlite3_column_bytes(statement, index))
@@ -102,20 +106,35 @@ final class SQLiteDatabase {
 }
 
 /// A value bound to, or read from, a SQLite statement.
-enum SQLiteValue: Equatable {
+public enum SQLiteValue: Equatable, Sendable {
     case null
     case integer(Int64)
+    case real(Double)
     case text(String)
     case blob(Data)
 
-    var integer: Int64? { if case .integer(let value) = self { value } else { nil } }
-    var text: String? { if case .text(let value) = self { value } else { nil } }
-    var blob: Data? { if case .blob(let value) = self { value } else { nil } }
+    /// The integer, if this is one.
+    public var integer: Int64? { if case .integer(let value) = self { value } else { nil } }
+    /// The text, if this is text.
+    public var text: String? { if case .text(let value) = self { value } else { nil } }
+    /// The bytes, if this is a blob.
+    public var blob: Data? { if case .blob(let value) = self { value } else { nil } }
+    /// The number as a double (an integer column converts).
+    public var double: Double? {
+        switch self {
+        case .real(let value): value
+        case .integer(let value): Double(value)
+        default: nil
+        }
+    }
 }
 
-/// The registry's storage failed: the database could not be opened, read or written.
+/// Storage failed: the database could not be opened, read or written.
 public struct StorageError: Error, CustomStringConvertible, Sendable {
     /// What failed, with SQLite's message.
     public var message: String
     public var description: String { message }
+
+    /// An error saying `message`.
+    public init(message: String) { self.message = message }
 }

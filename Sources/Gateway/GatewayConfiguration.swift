@@ -1,0 +1,26 @@
+/// How the gateway behaves. Every field has a documented default (``defaults``).
+public struct GatewayConfiguration: Sendable, Hashable {
+    /// Calls each user may make per second on average, and in a burst. Defaults 50 and 100.
+    /// Over it, calls are answered RESOURCE_EXHAUSTED.
+    public var rateLimitPerSecond = 50.0
+    public var rateLimitBurst = 100.0
+    /// Users whose rate buckets are remembered at once; the longest idle are forgotten
+    /// beyond it (they start again with a full burst). Default 100,000.
+    public var maxTrackedUsers = 100_000
+    /// The longest a downstream call may take when the caller's deadline leaves more (or
+    /// the caller set none). Default 5 s.
+    public var downstreamTimeout: Duration = .seconds(5)
+    /// Time kept back from the caller's deadline to answer it after a downstream call.
+    /// Default 20 ms.
+    public var deadlineMargin: Duration = .milliseconds(20)
+    /// At most this many tasks per import. Default 5,000.
+    public var maxTasksPerImport = 5_000
+    /// At most this many bytes of task JSON per import. Default 2 MiB.
+    public var maxImportBytes = 2 << 20
+
+    /// The defaults.
+    public init() {}
+
+    /// The defaults, as a value.
+    public static var defaults: GatewayConfiguration { GatewayConfiguration() }
+}

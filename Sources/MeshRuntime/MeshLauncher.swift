@@ -1,0 +1,170 @@
+import Foundation
+import HealthProtos
+import OOMesh
+import OOMeshHTTP2
+import OOProcess
+import SwiftProtobuf
+
+/// Starts every service of the mesh as its own `oo serve` process on loopback, with its
+/// data and log under one directory, waits until each reports SERVING over gRPC health, and
+/// stops them all (SIGTERM, then SIGKILL after a grace period).
+public final class MeshLauncher: Sendable {
+    /// What to start.
+    public struct Configuration: Sendable, Hashable {
+        /// The `oo` executable to run `serve` with. Default: this process's executable.
+        public var executable: String = MeshLauncher.currentExecutable
+        /// Where each service keeps its SQLite file, and `logs/<service>.log`. Default `oo-data`.
+        public var dataDirectory = "oo-data"
+        /// Ports and host.
+        public var layout = MeshLayout()
+        /// How long each service may take to become healthy. Default 30 s.
+        public var startTimeout: Duration = .seconds(30)
+        /// How long each service may take to stop after SIGTERM before it is killed. Default 10 s.
+        public var stopTimeout: Duration = .seconds(10)
+        /// Extra arguments per service name, e.g. `["recommender": ["--control-share", "0.5"]]`.
+        public var extraArguments: [String: [String]] = [:]
+
+        /// The defaults.
+        public init() {}
+    }
+
+    /// A started service.
+    public struct Running: Sendable {
+        public var service: MeshLayout.Service
+        public var address: String
+        public var process: ChildProcess
+        public var logPath: String
+    }
+
+    public let configuration: Configuration
+    /// The HS256 secret the gateway verifies tokens with (in `<data>/jwt-secret`), for
+    /// minting tokens as the simulator does.
+    public let jwtSecretPath: String
+
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+        self.jwtSecretPath = configuration.dataDirectory + "/jwt-secret"
+    }
+
+    /// This process's executable, from /proc/self/exe.
+    public static var currentExecutable: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
+    /// Starts every service in dependency order and waits for each to be healthy. On any
+    /// failure, stops those already started and throws, naming the service and its log.
+    public func start(progress: @Sendable (String) -> Void = { _ in }) async throws -> [Running] {
+        let data = configuration.dataDirectory
+        try FileManager.default.createDirectory(atPath: data + "/logs", withIntermediateDirectories: true)
+        try Self.ensureSecret(at: jwtSecretPath)
+        var running: [Running] = []
+        do {
+            for service in MeshLayout.services {
+                let log = "\(data)/logs/\(service.name).log"
+                let arguments = arguments(for: service)
+                let process = try ChildProcess(configuration.executable, arguments, output: .file(log))
+                let entry = Running(service: service, address: configuration.layout.address(of: service.name), process: process, logPath: log)
+                running.append(entry)
+                try await waitUntilHealthy(entry)
+                progress("\(service.name) is serving on \(entry.address) (pid \(process.pid), log \(log))")
+            }
+            return running
+        } catch {
+            await Self.stop(running, timeout: configuration.stopTimeout)
+            throw error
+        }
+    }
+
+    /// The `oo serve` arguments of `service`.
+    func arguments(for service: MeshLayout.Service) -> [String] {
+        let layout = configuration.layout
+        let data = configuration.dataDirectory
+        var arguments = [
+            "serve", service.name, "--host", layout.host, "--port", "\(layout.port(of: service.name))",
+            "--data-dir", data,
+        ]
+        for dependency in service.dependencies {
+            arguments += ["--\(dependency)", layout.address(of: dependency)]
+        }
+        if service.name == "gateway" { arguments += ["--jwt-secret-file", jwtSecretPath] }
+        return arguments + (configuration.extraArguments[service.name] ?? [])
+    }
+
+    /// Polls the service's health until it answers SERVING, it exits, or time runs out.
+    private func waitUntilHealthy(_ running: Running) async throws {
+        let deadline = ContinuousClock.now + configuration.startTimeout
+        let transport = try HTTP2ClientTransport(host: configuration.layout.host, port: configuration.layout.port(of: running.service.name))
+        var lastError = "no answer yet"
+        let healthy: Bool = try await withGRPCClient(transport: transport) { client in
+            let health = Grpc_Health_V1_Health_Client(wrapping: client)
+            while ContinuousClock.now < deadline {
+                if running.process.hasExited { return false }
+                do {
+                    let response = try await health.check(.with { $0.service = running.service.grpcService }, options: CallOptions(timeout: .seconds(1)))
+                    if response.status == .serving { return true }
+                    lastError = "health is \(response.status)"
+                } catch {
+                    lastError = "\(error)"
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            return false
+        }
+        guard healthy else {
+            let tail = Self.tail(of: running.logPath)
+            throw MeshError(
+                message: running.process.hasExited
+                    ? "\(running.service.name) exited while starting (log \(running.logPath)):\n\(tail)"
+                    : "\(running.service.name) did not become healthy within \(configuration.startTimeout) (\(lastError)); log \(running.logPath):\n\(tail)")
+        }
+    }
+
+    /// Stops services in reverse start order: SIGTERM, then SIGKILL after `timeout`.
+    public static func stop(_ running: [Running], timeout: Duration) async {
+        for entry in running.reversed() {
+            entry.process.signal(SIGTERM)
+            let exited = await withTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    _ = await entry.process.exitStatus()
+                    return true
+                }
+                group.addTask {
+                    try? await Task.sleep(for: timeout)
+                    return false
+                }
+                let first = await group.next() ?? false
+                group.cancelAll()
+                return first
+            }
+            if !exited {
+                entry.process.signal(SIGKILL)
+                _ = await entry.process.exitStatus()
+            }
+        }
+    }
+
+    /// The last lines of a log, for error messages.
+    static func tail(of path: String, lines: Int = 15) -> String {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return "(no log)" }
+        return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+    }
+
+    /// Creates a random 32-byte secret file (mode 0600) unless one exists.
+    static func ensureSecret(at path: String) throws {
+        if FileManager.default.fileExists(atPath: path) { return }
+        var bytes = [UInt8](repeating: 0, count: 32)
+        var generator = SystemRandomNumberGenerator()
+        for index in bytes.indices { bytes[index] = generator.next() }
+        let hex = bytes.map { String(format: "%02x", $0) }.joined()
+        guard FileManager.default.createFile(atPath: path, contents: Data(hex.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw MeshError(message: "Cannot write the JWT secret to \(path).")
+        }
+    }
+}
+
+/// Running the mesh failed; the message says which service and where its log is.
+public struct MeshError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var description: String { message }
+    public init(message: String) { self.message = message }
+}

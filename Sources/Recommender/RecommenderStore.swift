@@ -1,0 +1,371 @@
+import Foundation
+import MLProtos
+import OOStorage
+import RecommenderProtos
+import SwiftProtobuf
+
+/// The recommender's own data in one SQLite file: users' timezones, tasks, every tip with
+/// the features and scores of all its candidates under every policy, reactions, and the
+/// outbox of rewards still to be sent to ml-serving. No other service reads it.
+final class RecommenderStore: Sendable {
+    private let store: SQLiteStore
+
+    /// The separator of a task's labels inside one column (a control character no label has).
+    private static let labelSeparator = "\u{1F}"
+
+    init(path: String) throws(StorageError) {
+        store = try SQLiteStore(path: path, label: "oo.recommender.store", schema: """
+            CREATE TABLE IF NOT EXISTS users (
+                user_id TEXT PRIMARY KEY,
+                timezone TEXT NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS tasks (
+                user_id TEXT NOT NULL,
+                task_id TEXT NOT NULL,
+                content TEXT NOT NULL,
+                project TEXT NOT NULL,
+                labels TEXT NOT NULL,
+                priority INTEGER NOT NULL,
+                due_unix_ms INTEGER NOT NULL,
+                done INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (user_id, task_id)
+            );
+            CREATE TABLE IF NOT EXISTS tips (
+                tip_id TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL,
+                task_id TEXT NOT NULL,
+                created_unix_ms INTEGER NOT NULL,
+                policy TEXT NOT NULL,
+                score REAL NOT NULL,
+                prompt_version TEXT NOT NULL,
+                category TEXT NOT NULL,
+                project TEXT NOT NULL,
+                hour_block INTEGER NOT NULL,
+                features BLOB NOT NULL,
+                scoring_latency_us INTEGER NOT NULL,
+                reaction INTEGER NOT NULL DEFAULT 0,
+                reacted_unix_ms INTEGER NOT NULL DEFAULT 0
+            );
+            CREATE INDEX IF NOT EXISTS tips_by_user ON tips (user_id, created_unix_ms);
+            CREATE TABLE IF NOT EXISTS tip_candidates (
+                tip_id TEXT NOT NULL,
+                task_id TEXT NOT NULL,
+                features BLOB NOT NULL,
+                PRIMARY KEY (tip_id, task_id)
+            );
+            CREATE TABLE IF NOT EXISTS tip_scores (
+                tip_id TEXT NOT NULL,
+                task_id TEXT NOT NULL,
+                policy TEXT NOT NULL,
+                score REAL NOT NULL,
+                latency_us INTEGER NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS tip_scores_by_tip ON tip_scores (tip_id);
+            CREATE TABLE IF NOT EXISTS reactions (
+                tip_id TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL,
+                reaction INTEGER NOT NULL,
+                reward REAL NOT NULL,
+                at_unix_ms INTEGER NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS outbox (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                user_id TEXT NOT NULL,
+                tip_id TEXT NOT NULL,
+                features BLOB NOT NULL,
+                reward REAL NOT NULL
+            );
+            """)
+    }
+
+    // MARK: Users and tasks
+
+    func setTimezone(user: String, timezone: String) async throws {
+        try await store.write { database in
+            try database.query(
+                "INSERT INTO users (user_id, timezone) VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET timezone = excluded.timezone",
+                [.text(user), .text(timezone)])
+        }
+    }
+
+    func timezone(user: String) async throws -> String? {
+        try await store.read { database in
+            try database.query("SELECT timezone FROM users WHERE user_id = ?", [.text(user)]).first?.first?.text
+        }
+    }
+
+    /// Inserts or updates `tasks`; nil (and nothing written) when the user would hold more
+    /// than `limit` tasks.
+    func importTasks(user: String, tasks: [Oo_Recommender_V1_Task], limit: Int) async throws -> (imported: Int, updated: Int)? {
+        try await store.write { database in
+            var imported = 0
+            var updated = 0
+            for task in tasks {
+                let exists = try !database.query(
+                    "SELECT 1 FROM tasks WHERE user_id = ? AND task_id = ?", [.text(user), .text(task.taskID)]
+                ).isEmpty
+                try database.query(
+                    """
+                    INSERT INTO tasks (user_id, task_id, content, project, labels, priority, due_unix_ms, done)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (user_id, task_id) DO UPDATE SET content = excluded.content, project = excluded.project,
+                        labels = excluded.labels, priority = excluded.priority, due_unix_ms = excluded.due_unix_ms,
+                        done = excluded.done
+                    """,
+                    [
+                        .text(user), .text(task.taskID), .text(task.content), .text(task.project),
+                        .text(task.labels.joined(separator: Self.labelSeparator)), .integer(Int64(task.priority)),
+                        .integer(task.dueUnixMs), .integer(task.done ? 1 : 0),
+                    ])
+                if exists { updated += 1 } else { imported += 1 }
+            }
+            let total = try database.query("SELECT COUNT(*) FROM tasks WHERE user_id = ?", [.text(user)]).first?.first?.integer ?? 0
+            if total > Int64(limit) { throw OverLimit() }
+            return (imported, updated)
+        }
+    }
+
+    private struct OverLimit: Error {}
+
+    /// Like ``importTasks(user:tasks:limit:)`` but reports the limit as nil instead of throwing.
+    func importTasksWithinLimit(user: String, tasks: [Oo_Recommender_V1_Task], limit: Int) async throws -> (imported: Int, updated: Int)? {
+        do {
+            return try await importTasks(user: user, tasks: tasks, limit: limit)
+        } catch is OverLimit {
+            return nil
+        }
+    }
+
+    /// The user's open tasks that may be suggested at `at`: not done, not snoozed or
+    /// dismissed recently; most urgent first, at most `limit`.
+    func candidates(user: String, at: Date, snoozedSince: Date, dismissedSince: Date, limit: Int) async throws -> [CandidateTask] {
+        try await store.read { database in
+            let rows = try database.query(
+                """
+                SELECT t.task_id, t.content, t.project, t.labels, t.priority, t.due_unix_ms FROM tasks t
+                WHERE t.user_id = ? AND t.done = 0 AND NOT EXISTS (
+                    SELECT 1 FROM tips p WHERE p.user_id = t.user_id AND p.task_id = t.task_id AND (
+                        (p.reaction = 2 AND p.reacted_unix_ms > ?) OR (p.reaction = 3 AND p.reacted_unix_ms > ?)))
+                ORDER BY t.priority DESC, CASE WHEN t.due_unix_ms = 0 THEN 1 ELSE 0 END, t.due_unix_ms, t.task_id
+                LIMIT ?
+                """,
+                [.text(user), .integer(Self.ms(snoozedSince)), .integer(Self.ms(dismissedSince)), .integer(Int64(limit))])
+            return rows.map { row in
+                let labels = row[3].text ?? ""
+                let due = row[5].integer ?? 0
+                return CandidateTask(
+                    taskID: row[0].text ?? "", content: row[1].text ?? "", project: row[2].text ?? "",
+                    labels: labels.isEmpty ? [] : labels.components(separatedBy: Self.labelSeparator),
+                    priority: Int(row[4].integer ?? 1), due: due == 0 ? nil : Date(timeIntervalSince1970: Double(due) / 1000))
+            }
+        }
+    }
+
+    /// The user's reaction history before `at`.
+    func history(user: String, at: Date) async throws -> UserHistory {
+        try await store.read { database in
+            var history = UserHistory()
+            let atMS = Self.ms(at)
+            func tallies(_ column: String) throws -> [(SQLiteValue, UserHistory.Tally)] {
+                try database.query(
+                    """
+                    SELECT \(column), COUNT(*), SUM(reaction = 1) FROM tips
+                    WHERE user_id = ? AND reaction != 0 AND created_unix_ms <= ? GROUP BY \(column)
+                    """, [.text(user), .integer(atMS)]
+                ).map { ($0[0], UserHistory.Tally(shown: Int($0[1].integer ?? 0), done: Int($0[2].integer ?? 0))) }
+            }
+            for (key, tally) in try tallies("category") { history.byCategory[key.text ?? ""] = tally }
+            for (key, tally) in try tallies("project") { history.byProject[key.text ?? ""] = tally }
+            for (key, tally) in try tallies("hour_block") { history.byHourBlock[Int(key.integer ?? 0)] = tally }
+            let week = try database.query(
+                """
+                SELECT COUNT(*), COALESCE(SUM(reaction = 1), 0), MAX(created_unix_ms) FROM tips
+                WHERE user_id = ? AND created_unix_ms <= ? AND created_unix_ms > ?
+                """, [.text(user), .integer(atMS), .integer(atMS - 7 * 86_400_000)]
+            ).first
+            history.shown7d = Int(week?[0].integer ?? 0)
+            history.done7d = Int(week?[1].integer ?? 0)
+            let last = try database.query(
+                "SELECT MAX(created_unix_ms) FROM tips WHERE user_id = ? AND created_unix_ms <= ?", [.text(user), .integer(atMS)]
+            ).first?.first?.integer
+            history.lastTipAt = last.map { Date(timeIntervalSince1970: Double($0) / 1000) }
+            return history
+        }
+    }
+
+    // MARK: Tips
+
+    /// One scored candidate, for the tip_candidates and tip_scores tables.
+    struct ScoredCandidate: Sendable {
+        var taskID: String
+        var features: Data
+        /// (policy, score, latency in µs) for every policy.
+        var scores: [(policy: String, score: Double, latencyUS: Int64)]
+    }
+
+    /// Stores a tip, with every candidate's features and every policy's scores, in one
+    /// transaction.
+    func saveTip(
+        _ tip: Oo_Recommender_V1_Tip, category: String, hourBlock: Int, features: Data, candidates: [ScoredCandidate]
+    ) async throws {
+        try await store.write { database in
+            try database.query(
+                """
+                INSERT INTO tips (tip_id, user_id, task_id, created_unix_ms, policy, score, prompt_version, category, project,
+                    hour_block, features, scoring_latency_us)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                [
+                    .text(tip.tipID), .text(tip.userID), .text(tip.task.taskID), .integer(tip.createdUnixMs), .text(tip.policy),
+                    .real(tip.score), .text(tip.promptVersion), .text(category), .text(tip.task.project),
+                    .integer(Int64(hourBlock)), .blob(features), .integer(tip.scoringLatencyUs),
+                ])
+            for candidate in candidates {
+                try database.query(
+                    "INSERT INTO tip_candidates (tip_id, task_id, features) VALUES (?, ?, ?)",
+                    [.text(tip.tipID), .text(candidate.taskID), .blob(candidate.features)])
+                for score in candidate.scores {
+                    try database.query(
+                        "INSERT INTO tip_scores (tip_id, task_id, policy, score, latency_us) VALUES (?, ?, ?, ?, ?)",
+                        [.text(tip.tipID), .text(candidate.taskID), .text(score.policy), .real(score.score), .integer(score.latencyUS)])
+                }
+            }
+        }
+    }
+
+    /// What happened to a reaction.
+    enum ReactionOutcome: Sendable {
+        /// Stored, with its outbox entry.
+        case recorded
+        /// The tip already had this reaction; the reward it earned then.
+        case duplicate(reward: Double)
+        /// The tip already has another reaction.
+        case conflict(existing: Int)
+        /// No such tip for this user.
+        case notFound
+    }
+
+    /// Stores a reaction, marks a done task done, and queues the reward for ml-serving, in
+    /// one transaction.
+    func recordReaction(user: String, tipID: String, reaction: Int, reward: Double, at: Date) async throws -> ReactionOutcome {
+        try await store.write { database in
+            guard let row = try database.query(
+                "SELECT task_id, reaction, features FROM tips WHERE tip_id = ? AND user_id = ?", [.text(tipID), .text(user)]
+            ).first else { return .notFound }
+            let existing = Int(row[1].integer ?? 0)
+            if existing == reaction {
+                let reward = try database.query("SELECT reward FROM reactions WHERE tip_id = ?", [.text(tipID)]).first?.first?.double
+                return .duplicate(reward: reward ?? 0)
+            }
+            if existing != 0 { return .conflict(existing: existing) }
+            let atMS = Self.ms(at)
+            try database.query(
+                "UPDATE tips SET reaction = ?, reacted_unix_ms = ? WHERE tip_id = ?",
+                [.integer(Int64(reaction)), .integer(atMS), .text(tipID)])
+            try database.query(
+                "INSERT INTO reactions (tip_id, user_id, reaction, reward, at_unix_ms) VALUES (?, ?, ?, ?, ?)",
+                [.text(tipID), .text(user), .integer(Int64(reaction)), .real(reward), .integer(atMS)])
+            if reaction == Oo_Recommender_V1_Reaction.done.rawValue {
+                try database.query("UPDATE tasks SET done = 1 WHERE user_id = ? AND task_id = ?", [.text(user), row[0]])
+            }
+            try database.query(
+                "INSERT INTO outbox (user_id, tip_id, features, reward) VALUES (?, ?, ?, ?)",
+                [.text(user), .text(tipID), row[2], .real(reward)])
+            return .recorded
+        }
+    }
+
+    /// A reward waiting to be sent to ml-serving.
+    struct PendingUpdate: Sendable {
+        var seq: Int64
+        var user: String
+        var tipID: String
+        var features: Data
+        var reward: Double
+    }
+
+    func pendingUpdates(limit: Int) async throws -> [PendingUpdate] {
+        try await store.read { database in
+            try database.query("SELECT seq, user_id, tip_id, features, reward FROM outbox ORDER BY seq LIMIT ?", [.integer(Int64(limit))])
+                .map {
+                    PendingUpdate(
+                        seq: $0[0].integer ?? 0, user: $0[1].text ?? "", tipID: $0[2].text ?? "", features: $0[3].blob ?? Data(),
+                        reward: $0[4].double ?? 0)
+                }
+        }
+    }
+
+    func markSent(seq: Int64) async throws {
+        try await store.write { database in
+            try database.query("DELETE FROM outbox WHERE seq = ?", [.integer(seq)])
+        }
+    }
+
+    func pendingUpdateCount() async throws -> Int {
+        try await store.read { Int(try $0.query("SELECT COUNT(*) FROM outbox").first?.first?.integer ?? 0) }
+    }
+
+    /// The user's tips, newest first.
+    func tips(user: String, limit: Int, before: String?) async throws -> [Oo_Recommender_V1_Tip] {
+        try await store.read { database in
+            var sql = """
+                SELECT p.tip_id, p.created_unix_ms, p.policy, p.score, p.prompt_version, p.reaction, p.scoring_latency_us,
+                    t.task_id, t.content, t.project, t.labels, t.priority, t.due_unix_ms, t.done
+                FROM tips p JOIN tasks t ON t.user_id = p.user_id AND t.task_id = p.task_id
+                WHERE p.user_id = ?
+                """
+            var parameters: [SQLiteValue] = [.text(user)]
+            if let before {
+                sql += " AND p.rowid < (SELECT rowid FROM tips WHERE tip_id = ? AND user_id = ?)"
+                parameters += [.text(before), .text(user)]
+            }
+            sql += " ORDER BY p.rowid DESC LIMIT ?"
+            parameters.append(.integer(Int64(limit)))
+            return try database.query(sql, parameters).map { row in
+                Oo_Recommender_V1_Tip.with {
+                    $0.tipID = row[0].text ?? ""
+                    $0.userID = user
+                    $0.createdUnixMs = row[1].integer ?? 0
+                    $0.policy = row[2].text ?? ""
+                    $0.score = row[3].double ?? 0
+                    $0.promptVersion = row[4].text ?? ""
+                    $0.reaction = Oo_Recommender_V1_Reaction(rawValue: Int(row[5].integer ?? 0)) ?? .unspecified
+                    $0.scoringLatencyUs = row[6].integer ?? 0
+                    $0.task = .with { task in
+                        task.taskID = row[7].text ?? ""
+                        task.content = row[8].text ?? ""
+                        task.project = row[9].text ?? ""
+                        let labels = row[10].text ?? ""
+                        task.labels = labels.isEmpty ? [] : labels.components(separatedBy: Self.labelSeparator)
+                        task.priority = Int32(row[11].integer ?? 1)
+                        task.dueUnixMs = row[12].integer ?? 0
+                        task.done = row[13].integer == 1
+                    }
+                }
+            }
+        }
+    }
+
+    /// Erases everything held for `user`; the number of rows deleted.
+    func deleteUser(_ user: String) async throws -> Int64 {
+        try await store.write { database in
+            var deleted: Int64 = 0
+            let tipIDs = "SELECT tip_id FROM tips WHERE user_id = ?"
+            for sql in [
+                "DELETE FROM tip_scores WHERE tip_id IN (\(tipIDs))",
+                "DELETE FROM tip_candidates WHERE tip_id IN (\(tipIDs))",
+                "DELETE FROM reactions WHERE user_id = ?",
+                "DELETE FROM outbox WHERE user_id = ?",
+                "DELETE FROM tips WHERE user_id = ?",
+                "DELETE FROM tasks WHERE user_id = ?",
+                "DELETE FROM users WHERE user_id = ?",
+            ] {
+                try database.query(sql, [.text(user)])
+                deleted += try database.query("SELECT changes()").first?.first?.integer ?? 0
+            }
+            return deleted
+        }
+    }
+
+    static func ms(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+}

@@ -1,0 +1,201 @@
+import ArgumentParser
+import ExampleService
+import Foundation
+import Gateway
+import GatewayProtos
+import HealthProtos
+import Logging
+import MLProtos
+import MLServing
+import MeshRuntime
+import Notifier
+import NotifierProtos
+import OOAuth
+import OOHealth
+import OOMesh
+import OOMeshHTTP2
+import OOSchema
+import Recommender
+import RecommenderProtos
+import RegistryProtos
+import SchemaRegistry
+import SwiftProtobuf
+
+/// `oo serve <service>`: runs one service in this process until SIGTERM or SIGINT, then
+/// drains (health NOT_SERVING, GOAWAY, calls in flight finish) and exits.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve one service over gRPC (h2c) until stopped.",
+        discussion: """
+            Every option can also come from the environment (OO_<OPTION>, e.g. OO_ML_SERVING for \
+            --ml-serving) or a JSON config file (--config), in that order of precedence after the flag.
+            """)
+
+    enum Service: String, ExpressibleByArgument, CaseIterable {
+        case gateway, recommender, notifier, registry, greeter
+        case mlServing = "ml-serving"
+    }
+
+    @Argument(help: "The service to run: \(Service.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var service: Service
+
+    @Option(help: "A JSON file of settings keyed by option name.") var config: String?
+    @Option(help: "The address to listen on (default 127.0.0.1).") var host: String?
+    @Option(help: "The port to listen on (0 picks a free one; default: the service's port in `oo up`).") var port: Int?
+    @Option(name: .customLong("data-dir"), help: "Where the service's SQLite file goes (default: oo-data).") var dataDirectory: String?
+    @Option(help: "The service's SQLite file (default: <data-dir>/<service>.sqlite).") var database: String?
+
+    @Option(help: "gateway: the recommender's host:port.") var recommender: String?
+    @Option(help: "gateway: the notifier's host:port.") var notifier: String?
+    @Option(name: .customLong("ml-serving"), help: "gateway, recommender: ml-serving's host:port.") var mlServing: String?
+    @Option(help: "ml-serving: the schema registry's host:port (train/serve parity check).") var registry: String?
+
+    @Option(name: .customLong("jwt-secret-file"), help: "gateway: a file holding the HS256 secret tokens are signed with.")
+    var jwtSecretFile: String?
+    @Option(name: .customLong("jwt-es256-public-key"), help: "gateway: a PEM file with an ES256 public key tokens are signed with.")
+    var jwtPublicKey: String?
+    @Option(name: .customLong("jwt-issuer"), help: "gateway: the required token issuer (default oo-dev).") var jwtIssuer: String?
+    @Option(name: .customLong("jwt-audience"), help: "gateway: the required token audience (default oo-gateway).") var jwtAudience: String?
+
+    @Option(name: .customLong("control-share"), help: "recommender: share of users served by the random control policy (default 0).")
+    var controlShare: Double?
+    @Option(name: .customLong("active-policy"), help: "ml-serving: the policy that serves (default linucb).") var activePolicy: String?
+
+    func run() async throws {
+        let settings = try Settings(configPath: config)
+        let host = settings.string(self.host, "host", default: "127.0.0.1")
+        let defaultPort = service == .greeter ? 50051 : MeshLayout().port(of: service.rawValue)
+        let port = try settings.int(self.port, "port", default: defaultPort)
+        let data = settings.string(dataDirectory, "data-dir", default: "oo-data")
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        let databasePath = settings.string(database, "database", default: "\(data)/\(service.rawValue).sqlite")
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .info
+            return handler
+        }
+        let logger = Logger(label: "oo.\(service.rawValue)")
+        let health = HealthMonitor(initial: .unknown)
+
+        // Downstream clients: their connections run for as long as the server does.
+        var clients: [GRPCClient] = []
+        func client(_ flag: String?, _ name: String) throws -> GRPCClient {
+            guard let address = settings.string(flag, name) else {
+                throw SettingsError(message: "\(service.rawValue) needs --\(name) host:port (or \(Settings.variable(name))).")
+            }
+            let (host, port) = try parseAddress(address, for: name)
+            let client = GRPCClient(transport: try HTTP2ClientTransport(host: host, port: port))
+            clients.append(client)
+            return client
+        }
+
+        let transport = try HTTP2ServerTransport(host: host, port: port)
+        var services: [any RPCService] = [HealthService(monitor: health)]
+        var interceptors: [any ServerInterceptor] = []
+        var background: [@Sendable () async -> Void] = []
+        var pendingMLServing: (@Sendable () async throws -> ModelServingService)?
+        var serviceName = ""
+
+        switch service {
+        case .greeter:
+            services.append(Greeter())
+            serviceName = "oo.example.v1.Greeter"
+        case .registry:
+            services.append(SchemaRegistryService(store: try SchemaStore(path: databasePath)))
+            serviceName = "oo.registry.v1.SchemaRegistry"
+        case .notifier:
+            var configuration = NotifierConfiguration.defaults
+            configuration.databasePath = databasePath
+            let notifier = try NotifierService(configuration: configuration, logger: logger, health: health)
+            services.append(notifier)
+            background.append { await notifier.dispatcher.run() }
+            serviceName = NotifierService.serviceName
+        case .recommender:
+            var configuration = RecommenderConfiguration.defaults
+            configuration.databasePath = databasePath
+            configuration.controlShare = try settings.double(controlShare, "control-share", default: 0)
+            guard (0...1).contains(configuration.controlShare) else {
+                throw SettingsError(message: "--control-share must be between 0 and 1, got \(configuration.controlShare).")
+            }
+            let modelServing = Oo_Ml_V1_ModelServing_Client(wrapping: try client(mlServing, "ml-serving"))
+            let recommender = try RecommenderService(configuration: configuration, modelServing: modelServing, logger: logger)
+            services.append(recommender)
+            background.append { await recommender.run() }
+            serviceName = Oo_Recommender_V1_Recommender.descriptor.fullyQualifiedService
+        case .gateway:
+            let configuration = GatewayConfiguration.defaults
+            let verifier = try JWTVerifier(configuration: try jwtConfiguration(settings))
+            let gateway = GatewayService(
+                configuration: configuration,
+                recommender: Oo_Recommender_V1_Recommender_Client(wrapping: try client(recommender, "recommender")),
+                notifier: Oo_Notifier_V1_Notifier_Client(wrapping: try client(notifier, "notifier")),
+                modelServing: Oo_Ml_V1_ModelServing_Client(wrapping: try client(mlServing, "ml-serving")),
+                logger: logger)
+            services.append(gateway)
+            interceptors.append(AuthenticationInterceptor(
+                verifier: verifier, guardedServices: [Oo_Gateway_V1_Gateway.descriptor.fullyQualifiedService],
+                configuration: configuration))
+            serviceName = Oo_Gateway_V1_Gateway.descriptor.fullyQualifiedService
+        case .mlServing:
+            var configuration = MLServingConfiguration.defaults
+            configuration.databasePath = databasePath
+            configuration.servedFeatureLog.path = "\(data)/ml-serving-served.featlog"
+            configuration.activePolicy = settings.string(activePolicy, "active-policy", default: configuration.activePolicy)
+            let registryClient = try settings.string(registry, "registry").map { _ in try client(registry, "registry") }
+            configuration.registryAddress = settings.string(registry, "registry")
+            let servingSchema = SchemaSet(descriptorSet: try Google_Protobuf_FileDescriptorSet(
+                serializedBytes: Oo_Ml_V1_FeaturesProtoFile.descriptors.serializedFileDescriptorSet))
+            pendingMLServing = { [configuration] in
+                try await ModelServingService.open(
+                    configuration: configuration, servingSchema: servingSchema, health: health,
+                    registry: registryClient.map { Oo_Registry_V1_SchemaRegistry_Client(wrapping: $0) }, logger: logger)
+            }
+            serviceName = ModelServingService.serviceName
+        }
+
+        let downstream = clients
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for client in downstream { group.addTask { try await client.runConnections() } }
+            if let open = pendingMLServing { services.append(try await open()) }
+            let server = GRPCServer(transport: transport, services: services, interceptors: interceptors)
+            let signals = TerminationSignals { _ in
+                health.enterDraining()
+                server.beginGracefulShutdown()
+            }
+            defer { signals.cancel() }
+            if health.status(of: serviceName) == nil { health.setStatus(.serving, for: serviceName) }
+            health.setStatus(.serving)
+            for work in background { group.addTask { await work() } }
+            logger.info("serving \(service.rawValue) on \(host):\(transport.port)")
+            print("oo: serving \(service.rawValue) on \(host):\(transport.port)")
+            try await server.serve()
+            logger.info("\(service.rawValue) stopped")
+            for client in downstream { client.beginGracefulShutdown() }
+            group.cancelAll()
+        }
+    }
+
+    /// The gateway's token rules from the settings: at least one key (an HS256 secret file
+    /// or an ES256 public key).
+    private func jwtConfiguration(_ settings: Settings) throws -> JWTVerifier.Configuration {
+        var keys: [JWTVerifier.Key] = []
+        if let path = settings.string(jwtSecretFile, "jwt-secret-file") {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw SettingsError(message: "Cannot read the JWT secret file \(path).")
+            }
+            keys.append(.hs256(secret: Array(text.trimmingCharacters(in: .whitespacesAndNewlines).utf8)))
+        }
+        if let path = settings.string(jwtPublicKey, "jwt-es256-public-key") {
+            guard let pem = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw SettingsError(message: "Cannot read the ES256 public key file \(path).")
+            }
+            keys.append(.es256(publicKeyPEM: pem))
+        }
+        guard !keys.isEmpty else {
+            throw SettingsError(message: "gateway needs a token key: --jwt-secret-file FILE (HS256) or --jwt-es256-public-key PEM.")
+        }
+        return JWTVerifier.Configuration(
+            issuer: settings.string(jwtIssuer, "jwt-issuer", default: "oo-dev"),
+            audience: settings.string(jwtAudience, "jwt-audience", default: "oo-gateway"), keys: keys)
+    }
+}

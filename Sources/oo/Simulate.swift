@@ -1,0 +1,135 @@
+import ArgumentParser
+import Foundation
+import MeshRuntime
+import OOMesh
+
+/// `oo simulate`: the main job. Simulated users live through days of tips via the gateway
+/// over real RPC; at the end it prints the learning curve (done-rate per day of the active
+/// policy against the random control cohort), per-hop latency percentiles, and writes the
+/// curve as an SVG.
+struct Simulate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Simulate users living with oO's tips; print the learning curve and latencies, write the curve as SVG.",
+        discussion: """
+            Without --gateway it starts its own mesh (as `oo up` does, with half of the users in \
+            the random control cohort) under --data-dir and stops it at the end.
+            """)
+
+    @Option(help: "Simulated users.") var users = 40
+    @Option(help: "Simulated days.") var days = 14
+    @Option(name: .customLong("sessions-per-day"), help: "Tips each user asks for per day.") var sessionsPerDay = 6
+    @Option(name: .customLong("tasks-per-user"), help: "Open tasks each user keeps.") var tasksPerUser = 30
+    @Option(help: "Seed of the simulated world.") var seed: UInt64 = 7
+    @Option(help: "Users simulated at once.") var concurrency = 8
+    @Option(name: .customLong("data-dir"), help: "Where the mesh keeps its data and logs, and the chart goes.") var dataDirectory = "oo-simulation"
+    @Flag(help: "Delete --data-dir first, so the run starts from nothing.") var reset = false
+    @Option(name: .customLong("base-port"), help: "The port of the mesh's gateway (the others follow it).") var basePort = 50061
+    @Option(help: "Use the gateway already running at host:port instead of starting a mesh.") var gateway: String?
+    @Option(name: .customLong("jwt-secret-file"), help: "With --gateway: the gateway's HS256 secret file.") var jwtSecretFile: String?
+    @Option(help: "Where to write the learning curve (default: <data-dir>/learning-curve.svg).") var chart: String?
+
+    func validate() throws {
+        guard users > 0, days > 0, sessionsPerDay > 0, tasksPerUser > 0, concurrency > 0 else {
+            throw ValidationError("--users, --days, --sessions-per-day, --tasks-per-user and --concurrency must be positive.")
+        }
+        guard users <= 10_000, days <= 365, sessionsPerDay <= 48 else {
+            throw ValidationError("At most 10,000 users, 365 days and 48 sessions a day.")
+        }
+        if gateway != nil && jwtSecretFile == nil {
+            throw ValidationError("--gateway needs --jwt-secret-file (the secret the gateway verifies tokens with).")
+        }
+    }
+
+    func run() async throws {
+        if reset { try? FileManager.default.removeItem(atPath: dataDirectory) }
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        var simulation = SimulationConfiguration()
+        simulation.users = users
+        simulation.days = days
+        simulation.sessionsPerDay = sessionsPerDay
+        simulation.tasksPerUser = tasksPerUser
+        simulation.seed = seed
+        simulation.concurrency = concurrency
+
+        let report: SimulationReport
+        if let gateway {
+            let (host, port) = try parseAddress(gateway, for: "gateway")
+            let secret = try String(contentsOfFile: jwtSecretFile!, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            report = try await Simulator(configuration: simulation, host: host, port: port, jwtSecret: Array(secret.utf8)).run { print("oo simulate: \($0)") }
+        } else {
+            let launcher = MeshLauncher(configuration: meshConfiguration(dataDirectory: dataDirectory, basePort: basePort, controlShare: 0.5))
+            print("oo simulate: starting the mesh under \(dataDirectory)")
+            let running = try await launcher.start { print("oo simulate: \($0)") }
+            do {
+                let secret = try String(contentsOfFile: launcher.jwtSecretPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                let layout = launcher.configuration.layout
+                print("oo simulate: \(users) users, \(days) days, \(sessionsPerDay) tips a day each")
+                report = try await Simulator(
+                    configuration: simulation, host: layout.host, port: layout.port(of: "gateway"), jwtSecret: Array(secret.utf8)
+                ).run { print("oo simulate: \($0)") }
+            } catch {
+                await MeshLauncher.stop(running, timeout: launcher.configuration.stopTimeout)
+                throw error
+            }
+            await MeshLauncher.stop(running, timeout: launcher.configuration.stopTimeout)
+            print("oo simulate: the mesh is stopped")
+        }
+        try printReport(report)
+    }
+
+    private func printReport(_ report: SimulationReport) throws {
+        let active = report.policies.filter { $0 != "random" }
+        print("")
+        print("Learning curve: done-rate of tips per day, by the policy that served them")
+        let header = ["day"] + report.policies
+        print(header.map { $0.padding(toLength: 16, withPad: " ", startingAt: 0) }.joined())
+        for day in 0..<report.tips.count {
+            let cells = report.policies.map { policy -> String in
+                let shown = report.tips[day][policy] ?? 0
+                guard shown > 0 else { return "-" }
+                return String(format: "%5.1f%% (%d)", 100 * Double(report.done[day][policy] ?? 0) / Double(shown), shown)
+            }
+            print((["\(day + 1)"] + cells).map { $0.padding(toLength: 16, withPad: " ", startingAt: 0) }.joined())
+        }
+        let window = min(3, max(1, report.tips.count / 3))
+        let first = 0..<window
+        let last = (report.tips.count - window)..<report.tips.count
+        print("")
+        for policy in report.policies {
+            let early = report.doneRate(policy, days: first).map { String(format: "%.1f%%", 100 * $0) } ?? "-"
+            let late = report.doneRate(policy, days: last).map { String(format: "%.1f%%", 100 * $0) } ?? "-"
+            print("\(policy): first \(window) days \(early), last \(window) days \(late)")
+        }
+        if let policy = active.first, let mine = report.doneRate(policy, days: last), let control = report.doneRate("random", days: last) {
+            print(String(format: "%@ vs random over the last %d days: %.1f%% vs %.1f%% done (%.2fx)", policy, window, 100 * mine, 100 * control, mine / max(control, 1e-9)))
+        }
+        print("")
+        print("Latency per hop (ms)          p50      p90      p99    samples")
+        for hop in report.latencies.keys.sorted() {
+            let cells = [50.0, 90, 99].map { report.percentile(hop, $0).map { String(format: "%8.2f", $0) } ?? "       -" }
+            print(hop.padding(toLength: 28, withPad: " ", startingAt: 0) + cells.joined(separator: " ") + String(format: "  %8d", report.latencies[hop]?.count ?? 0))
+        }
+        print("")
+        let seconds = Double(report.elapsed.components.seconds) + Double(report.elapsed.components.attoseconds) / 1e18
+        print(String(format: "%d calls in %.1f s (%.0f calls/s); failed: %@", report.calls, seconds, Double(report.calls) / max(seconds, 0.001),
+                     report.failures.isEmpty ? "none" : report.failures.map { "\($0.key) ×\($0.value)" }.sorted().joined(separator: ", ")))
+        for (failure, message) in report.failureExamples.sorted(by: { $0.key < $1.key }) {
+            print("  \(failure), e.g.: \(message)")
+        }
+        let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
+        let series = report.policies.enumerated().map { index, policy in
+            LearningCurveChart.Series(
+                label: policy == "random" ? "random (control cohort)" : "\(policy) (active policy)", values: report.doneRate(policy),
+                color: policy == "random" ? "#7f7f7f" : colors[index % colors.count])
+        }
+        let path = chart ?? "\(dataDirectory)/learning-curve.svg"
+        let svg = LearningCurveChart.svg(
+            title: "oO tips: done-rate per day (\(users) simulated users, \(sessionsPerDay) tips a day)", series: series, days: report.tips.count)
+        try svg.write(toFile: path, atomically: true, encoding: .utf8)
+        print("The learning curve is in \(path)")
+        let failed = report.failures.values.reduce(0, +)
+        if failed * 20 > report.calls {
+            throw SettingsError(message: "More than 5% of the simulation's calls failed; see the service logs under \(dataDirectory)/logs.")
+        }
+    }
+}

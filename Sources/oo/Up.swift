@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import MeshRuntime
+import OOMesh
+import OOProcess
+
+/// `oo up`: the whole mesh on this machine, each service its own process.
+struct Up: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start every oO service on loopback, wait until each is healthy, and stop them all on Ctrl-C.")
+
+    @Option(name: .customLong("data-dir"), help: "Where the services keep their SQLite files and logs.")
+    var dataDirectory = "oo-data"
+
+    @Option(name: .customLong("base-port"), help: "The gateway's port; the others follow it (recommender +1, ml-serving +2, notifier +3, registry +4).")
+    var basePort = 50051
+
+    @Option(name: .customLong("control-share"), help: "Share of users the recommender serves with the random control policy.")
+    var controlShare = 0.0
+
+    func run() async throws {
+        let launcher = MeshLauncher(configuration: meshConfiguration(dataDirectory: dataDirectory, basePort: basePort, controlShare: controlShare))
+        let running = try await launcher.start { print("oo up: \($0)") }
+        print("oo up: the mesh is up; the gateway is at \(launcher.configuration.layout.address(of: "gateway")). Ctrl-C stops it.")
+        print("oo up: tokens are HS256 with the secret in \(launcher.jwtSecretPath), issuer oo-dev, audience oo-gateway.")
+        let stop = await waitForSignalOrExit(running)
+        print("oo up: \(stop); stopping every service")
+        await MeshLauncher.stop(running, timeout: launcher.configuration.stopTimeout)
+        print("oo up: stopped")
+    }
+}
+
+/// The mesh as `oo up` and `oo simulate` start it.
+func meshConfiguration(dataDirectory: String, basePort: Int, controlShare: Double) -> MeshLauncher.Configuration {
+    var configuration = MeshLauncher.Configuration()
+    configuration.dataDirectory = dataDirectory
+    configuration.layout = MeshLayout(basePort: basePort)
+    if controlShare > 0 { configuration.extraArguments["recommender"] = ["--control-share", "\(controlShare)"] }
+    return configuration
+}
+
+/// Waits for SIGINT/SIGTERM or for a service to exit on its own; says which.
+func waitForSignalOrExit(_ running: [MeshLauncher.Running]) async -> String {
+    let (events, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(8))
+    let signals = TerminationSignals { number in continuation.yield(number == SIGINT ? "interrupted" : "terminated") }
+    defer { signals.cancel() }
+    return await withTaskGroup(of: String?.self) { group in
+        group.addTask {
+            for await event in events { return event }
+            return nil
+        }
+        for entry in running {
+            group.addTask {
+                let status = await entry.process.exitStatus()
+                return "\(entry.service.name) exited on its own (status \(status); log \(entry.logPath))"
+            }
+        }
+        let first = (await group.next() ?? nil) ?? "stopped"
+        continuation.finish()
+        group.cancelAll()
+        return first
+    }
+}
