@@ -60,19 +60,35 @@ public final class MeshLauncher: Sendable {
         var running: [Running] = []
         do {
             for service in MeshLayout.services {
-                let log = "\(data)/logs/\(service.name).log"
-                let arguments = arguments(for: service)
-                let process = try ChildProcess(configuration.executable, arguments, output: .file(log))
-                let entry = Running(service: service, address: configuration.layout.address(of: service.name), process: process, logPath: log)
+                let entry = try launch(service)
                 running.append(entry)
                 try await waitUntilHealthy(entry)
-                progress("\(service.name) is serving on \(entry.address) (pid \(process.pid), log \(log))")
+                progress("\(service.name) is serving on \(entry.address) (pid \(entry.process.pid), log \(entry.logPath))")
             }
             return running
         } catch {
             await Self.stop(running, timeout: configuration.stopTimeout)
             throw error
         }
+    }
+
+    /// Starts `service` again (after it stopped or was killed) with the same arguments and
+    /// data, and waits until it is healthy.
+    public func restart(_ service: MeshLayout.Service) async throws -> Running {
+        let entry = try launch(service)
+        do {
+            try await waitUntilHealthy(entry)
+        } catch {
+            await Self.stop([entry], timeout: configuration.stopTimeout)
+            throw error
+        }
+        return entry
+    }
+
+    private func launch(_ service: MeshLayout.Service) throws -> Running {
+        let log = "\(configuration.dataDirectory)/logs/\(service.name).log"
+        let process = try ChildProcess(configuration.executable, arguments(for: service), output: .file(log))
+        return Running(service: service, address: configuration.layout.address(of: service.name), process: process, logPath: log)
     }
 
     /// The `oo serve` arguments of `service`.

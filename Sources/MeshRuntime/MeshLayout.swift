@@ -49,9 +49,9 @@ public struct MeshLayout: Sendable, Hashable {
     /// `host:port` of the service named `name`.
     public func address(of name: String) -> String { "\(host):\(port(of: name))" }
 
-    /// The environment variable that tells a service where `name` is, e.g.
-    /// `OO_ML_SERVING_ADDRESS` (`oo serve` reads it when the flag is not given).
+    /// The environment variable that tells a service where `name` is, e.g. `OO_ML_SERVING`
+    /// (what `oo serve` reads when the `--ml-serving` flag is not given).
     public static func addressVariable(of name: String) -> String {
-        "OO_" + name.uppercased().replacingOccurrences(of: "-", with: "_") + "_ADDRESS"
+        "OO_" + name.uppercased().replacingOccurrences(of: "-", with: "_")
     }
 }

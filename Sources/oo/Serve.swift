@@ -60,6 +60,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("control-share"), help: "recommender: share of users served by the random control policy (default 0).")
     var controlShare: Double?
     @Option(name: .customLong("active-policy"), help: "ml-serving: the policy that serves (default linucb).") var activePolicy: String?
+    @Option(name: .customLong("linucb-alpha"), help: "ml-serving: LinUCB's exploration weight α (default 0.3).") var linucbAlpha: Double?
 
     func run() async throws {
         let settings = try Settings(configPath: config)
@@ -141,6 +142,13 @@ struct Serve: AsyncParsableCommand {
             configuration.databasePath = databasePath
             configuration.servedFeatureLog.path = "\(data)/ml-serving-served.featlog"
             configuration.activePolicy = settings.string(activePolicy, "active-policy", default: configuration.activePolicy)
+            // 0.3, not the textbook 1.0: rewards are 0 to 1, and `oo simulate` learns faster
+            // with less exploration (docs/simulation.md).
+            let alpha = try settings.double(linucbAlpha, "linucb-alpha", default: 0.3)
+            configuration.policies = configuration.policies.map { policy in
+                guard case .linUCB = policy.kind else { return policy }
+                return .init(name: policy.name, kind: .linUCB(alpha: alpha))
+            }
             let registryClient = try settings.string(registry, "registry").map { _ in try client(registry, "registry") }
             configuration.registryAddress = settings.string(registry, "registry")
             let servingSchema = SchemaSet(descriptorSet: try Google_Protobuf_FileDescriptorSet(
@@ -169,6 +177,9 @@ struct Serve: AsyncParsableCommand {
             logger.info("serving \(service.rawValue) on \(host):\(transport.port)")
             print("oo: serving \(service.rawValue) on \(host):\(transport.port)")
             try await server.serve()
+            for service in services {
+                if let modelServing = service as? ModelServingService { await modelServing.shutdown() }
+            }
             logger.info("\(service.rawValue) stopped")
             for client in downstream { client.beginGracefulShutdown() }
             group.cancelAll()

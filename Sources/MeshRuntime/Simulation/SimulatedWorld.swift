@@ -81,11 +81,16 @@ public enum SimulatedWorld {
         }
     }
 
-    /// Gives `user` a new random task; returns it.
+    /// Gives `user` a new task; returns it. Half the time a done task `recurring` comes
+    /// back (same kind and project: people's to-do lists repeat themselves), otherwise the
+    /// kind and project are random.
     @discardableResult
-    public static func addTask(to user: inout User, using random: inout SeededGenerator) -> Task {
-        let kind = kinds.randomElement(using: &random)!
-        let project = projects.randomElement(using: &random)!
+    public static func addTask(
+        to user: inout User, recurring: Task? = nil, using random: inout SeededGenerator
+    ) -> Task {
+        let recurs = recurring != nil && Bool.random(using: &random)
+        let kind = recurs ? recurring!.kind : kinds.randomElement(using: &random)!
+        let project = recurs ? recurring!.project : projects.randomElement(using: &random)!
         user.nextTaskNumber += 1
         let task = Task(
             id: "t\(user.nextTaskNumber)", kind: kind, project: project, priority: Int.random(in: 1...4, using: &random),

@@ -241,7 +241,7 @@ public struct Simulator: Sendable {
             if doneIt {
                 log.done[tip.policy, default: 0] += 1
                 user.tasks[task.id] = nil
-                let fresh = SimulatedWorld.addTask(to: &user, using: &random)
+                let fresh = SimulatedWorld.addTask(to: &user, recurring: task, using: &random)
                 let json = SimulatedWorld.todoistJSON([fresh])
                 _ = try await record(&log, "ImportTasks") {
                     try await gateway.importTasks(.with { $0.tasksJson = json }, metadata: metadata, options: options)

@@ -1,0 +1,165 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import Foundation
+import Logging
+import MLProtos
+import SwiftProtobuf
+import Synchronization
+
+/// Appends the served feature log: one `oo.ml.v1.FeatureLogRecord` per scored candidate,
+/// each preceded by its length as a varint (the format ``OOSchema/FeatureLog`` and
+/// `oo schema parity` read).
+///
+/// Writes happen on the writer's own serial queue, off Swift's cooperative threads and off
+/// the request's path: ``append(requestID:schemaID:features:timestampMs:)`` only enqueues.
+/// The queue is bounded: past `maxPendingRecords` waiting records, new ones are dropped and
+/// counted (``droppedRecords``) instead of growing memory without limit. A file that would
+/// pass `maxBytes` is renamed to `<path>.1` (replacing the older one) and a new one begun.
+final class ServedFeatureLogWriter: Sendable {
+    private struct File {
+        var descriptor: Int32
+        var size: Int
+    }
+
+    let path: String
+    private let maxBytes: Int
+    private let maxPending: Int
+    private let queue: DispatchQueue
+    private let logger: Logger
+    /// Touched only on `queue`; the mutex makes that checkable (it is never contended).
+    private let file: Mutex<File?>
+    private let pending = Mutex(0)
+    private let dropped = Mutex(0)
+
+    /// Opens (creating if needed) the log at `path` for appending.
+    init(path: String, maxBytes: Int, maxPendingRecords: Int, logger: Logger) throws(MLServingError) {
+        self.path = path
+        self.maxBytes = maxBytes
+        self.maxPending = maxPendingRecords
+        self.logger = logger
+        queue = DispatchQueue(label: "oo.ml-serving.served-log")
+        file = Mutex(try Self.open(path))
+    }
+
+    /// Records dropped because the queue was full or a write failed.
+    var droppedRecords: Int { dropped.withLock { $0 } }
+
+    /// Enqueues one record per feature message; returns false (and counts them dropped)
+    /// when the queue is full.
+    @discardableResult
+    func append(requestID: String, schemaID: String, features: [Oo_Ml_V1_TipFeatures], timestampMs: Int64) -> Bool {
+        let accepted = pending.withLock { pending in
+            guard pending + features.count <= maxPending else { return false }
+            pending += features.count
+            return true
+        }
+        guard accepted else {
+            let total = dropped.withLock { dropped in
+                dropped += features.count
+                return dropped
+            }
+            // Said once per 10,000 dropped records, not per request.
+            if (total - features.count) / 10_000 != total / 10_000 || total == features.count {
+                logger.warning("The served feature log \(path) is behind by \(maxPending) records; \(total) records dropped so far.")
+            }
+            return false
+        }
+        queue.async { [self] in
+            var bytes: [UInt8] = []
+            for message in features {
+                var record = Oo_Ml_V1_FeatureLogRecord()
+                record.schemaID = schemaID
+                record.requestID = requestID
+                record.timestampUnixMs = timestampMs
+                do {
+                    record.features = try message.serializedData()
+                    let body: [UInt8] = try record.serializedBytes()
+                    Self.appendVarint(UInt64(body.count), to: &bytes)
+                    bytes += body
+                } catch {
+                    dropped.withLock { $0 += 1 }
+                }
+            }
+            write(bytes)
+            pending.withLock { $0 -= features.count }
+        }
+        return true
+    }
+
+    /// Returns once every record enqueued before it is written.
+    func flush() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            queue.async { continuation.resume() }
+        }
+    }
+
+    /// Writes what is queued and closes the file; later appends are dropped.
+    func close() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            queue.async { [self] in
+                file.withLock { file in
+                    if let descriptor = file?.descriptor { Glibc.close(descriptor) }
+                    file = nil
+                }
+                continuation.resume()
+            }
+        }
+    }
+
+    /// On `queue`: rotates when needed, then writes all of `bytes`.
+    private func write(_ bytes: [UInt8]) {
+        guard !bytes.isEmpty else { return }
+        file.withLock { file in
+            guard var current = file else { return }
+            if current.size > 0, current.size + bytes.count > maxBytes {
+                Glibc.close(current.descriptor)
+                file = nil
+                if rename(path, path + ".1") != 0 {
+                    logger.error("Cannot rotate the served feature log \(path): \(String(cString: strerror(errno))).")
+                }
+                do throws(MLServingError) {
+                    current = try Self.open(path)
+                } catch {
+                    logger.error("Cannot reopen the served feature log: \(error.message). Served features are no longer logged.")
+                    return
+                }
+            }
+            var written = 0
+            while written < bytes.count {
+                let result = bytes.withUnsafeBytes { buffer in
+                    Glibc.write(current.descriptor, buffer.baseAddress! + written, buffer.count - written)
+                }
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    logger.error("Writing the served feature log \(path) failed: \(String(cString: strerror(errno))).")
+                    dropped.withLock { $0 += 1 }
+                    break
+                }
+                written += result
+            }
+            current.size += written
+            file = current
+        }
+    }
+
+    private static func open(_ path: String) throws(MLServingError) -> File {
+        let descriptor = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw MLServingError("Cannot open the served feature log \(path): \(String(cString: strerror(errno))). Check servedFeatureLog.path.")
+        }
+        var info = stat()
+        let size = fstat(descriptor, &info) == 0 ? Int(info.st_size) : 0
+        return File(descriptor: descriptor, size: size)
+    }
+
+    static func appendVarint(_ value: UInt64, to out: inout [UInt8]) {
+        var value = value
+        while value >= 0x80 {
+            out.append(UInt8(value & 0x7F) | 0x80)
+            value >>= 7
+        }
+        out.append(UInt8(value))
+    }
+}
