@@ -11,16 +11,21 @@ struct FeatureParityTests {
     /// The released feature schema, and a serving variant that dropped `tip_ctr` and
     /// changed `tips_shown_7d` to int32.
     static func schemas() async throws -> (trained: SchemaSet, served: SchemaSet) {
-        let trained = try await SchemaSet.load(from: repositoryRoot.appendingPathComponent("Proto/oo/ml/v1").path)
+        // features.proto alone (its directory also holds serving.proto, which imports it by
+        // its path from Proto/), as released and as edited.
         let source = try String(contentsOf: repositoryRoot.appendingPathComponent("Proto/oo/ml/v1/features.proto"), encoding: .utf8)
         let edited = source
             .replacingOccurrences(of: "  double tip_ctr = 7;\n", with: "")
             .replacingOccurrences(of: "  int64 tips_shown_7d = 3;", with: "  int32 tips_shown_7d = 3;")
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("oo-parity-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try edited.write(to: directory.appendingPathComponent("features.proto"), atomically: true, encoding: .utf8)
-        return (trained, try await SchemaSet.load(from: directory.path))
+        var loaded: [SchemaSet] = []
+        for text in [source, edited] {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("oo-parity-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            try text.write(to: directory.appendingPathComponent("features.proto"), atomically: true, encoding: .utf8)
+            loaded.append(try await SchemaSet.load(from: directory.path))
+        }
+        return (loaded[0], loaded[1])
     }
 
     /// `count` records of TipFeatures drawn deterministically; `shift` moves positive_rate_7d.
@@ -88,11 +93,13 @@ struct FeatureParityTests {
         let servedSchema = directory.appendingPathComponent("served.binpb")
         let servedBytes: [UInt8] = try Google_Protobuf_FileDescriptorSet.with { $0.file = served.files }.serializedBytes()
         try Data(servedBytes).write(to: servedSchema)
-        let trainedSchema = repositoryRoot.appendingPathComponent("Proto/oo/ml/v1").path
+        let trainedSchema = directory.appendingPathComponent("trained.binpb").path
+        let trainedBytes: [UInt8] = try Google_Protobuf_FileDescriptorSet.with { $0.file = trained.files }.serializedBytes()
+        try Data(trainedBytes).write(to: URL(fileURLWithPath: trainedSchema))
 
         let ok = try await runOO(["schema", "parity", training, same, "--schema", trainedSchema])
         #expect(ok.status == 0, "\(ok.output)")
-        #expect(ok.output.contains("at parity: 8 features"), "\(ok.output)")
+        #expect(ok.output.contains("at parity: 15 features"), "\(ok.output)")
 
         let bad = try await runOO(["schema", "parity", training, drifted, "--schema", trainedSchema, "--schema", servedSchema.path])
         #expect(bad.status == 1, "\(bad.output)")
