@@ -15,8 +15,8 @@ struct Simulate: AsyncParsableCommand {
             the random control cohort) under --data-dir and stops it at the end.
             """)
 
-    @Option(help: "Simulated users.") var users = 40
-    @Option(help: "Simulated days.") var days = 14
+    @Option(help: "Simulated users.") var users = SimulationConfiguration().users
+    @Option(help: "Simulated days.") var days = SimulationConfiguration().days
     @Option(name: .customLong("sessions-per-day"), help: "Tips each user asks for per day.") var sessionsPerDay = 6
     @Option(name: .customLong("tasks-per-user"), help: "Open tasks each user keeps.") var tasksPerUser = 30
     @Option(help: "Seed of the simulated world.") var seed: UInt64 = 7

@@ -99,10 +99,13 @@ public enum SimulatedWorld {
         return task
     }
 
-    /// `tasks` as the Todoist-shaped JSON the gateway imports.
-    public static func todoistJSON(_ tasks: [Task]) -> String {
+    /// `tasks` as the Todoist-shaped JSON the gateway imports; `checked` ones are marked
+    /// done (Todoist's `checked`), which takes them out of the candidates.
+    public static func todoistJSON(_ tasks: [Task], checked: [Task] = []) -> String {
         let objects: [[String: Any]] = tasks.map {
             ["id": $0.id, "content": $0.content, "project": $0.project, "labels": [$0.kind], "priority": $0.priority, "due": NSNull()]
+        } + checked.map {
+            ["id": $0.id, "content": $0.content, "project": $0.project, "labels": [$0.kind], "priority": $0.priority, "checked": true]
         }
         let data = (try? JSONSerialization.data(withJSONObject: objects, options: [.sortedKeys])) ?? Data("[]".utf8)
         return String(decoding: data, as: UTF8.self)

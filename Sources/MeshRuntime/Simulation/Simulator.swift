@@ -7,14 +7,17 @@ import SwiftProtobuf
 
 /// How a simulation runs. Every field has a documented default.
 public struct SimulationConfiguration: Sendable, Hashable {
-    /// Simulated users. Default 40.
-    public var users = 40
-    /// Simulated days. Default 14.
-    public var days = 14
+    /// Simulated users. Default 60.
+    public var users = 60
+    /// Simulated days. Default 21.
+    public var days = 21
     /// Times a day each user asks for a tip (at random waking hours). Default 6.
     public var sessionsPerDay = 6
     /// Open tasks each user keeps (a done task is replaced by a new one). Default 30.
     public var tasksPerUser = 30
+    /// Share of each user's open tasks they finish or drop outside oO each day (replaced by
+    /// new ones), so the to-do list keeps changing as real ones do. Default 0.2.
+    public var dailyChurn = 0.2
     /// Seed of every random choice. Default 7.
     public var seed: UInt64 = 7
     /// Users simulated at once. Default 8.
@@ -207,6 +210,19 @@ public struct Simulator: Sendable {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: user.timeZone) ?? TimeZone(identifier: "UTC")!
         let dayStart = calendar.startOfDay(for: configuration.start.addingTimeInterval(Double(day) * 86_400 + 43_200))
+        // Overnight, some tasks are finished or dropped elsewhere and new ones arrive.
+        let churned = user.tasks.values.sorted { $0.id < $1.id }.filter { _ in Double.random(in: 0..<1, using: &random) < configuration.dailyChurn }
+        if !churned.isEmpty {
+            var fresh: [SimulatedWorld.Task] = []
+            for task in churned {
+                user.tasks[task.id] = nil
+                fresh.append(SimulatedWorld.addTask(to: &user, using: &random))
+            }
+            let json = SimulatedWorld.todoistJSON(fresh, checked: churned)
+            _ = try await record(&log, "ImportTasks") {
+                try await gateway.importTasks(.with { $0.tasksJson = json }, metadata: metadata, options: options)
+            }
+        }
         let minutes = (0..<configuration.sessionsPerDay).map { _ in Int.random(in: (7 * 60)..<(22 * 60), using: &random) }.sorted()
         for minute in minutes {
             let at = dayStart.addingTimeInterval(Double(minute) * 60)
