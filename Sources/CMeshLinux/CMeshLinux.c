@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "CMeshLinux.h"
+#include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -29,3 +30,7 @@ int oo_eventfd(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
 int oo_accept(int fd) { return accept4(fd, 0, 0, SOCK_NONBLOCK | SOCK_CLOEXEC); }
 
 int oo_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+void oo_line_buffer_stdout(void) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
+}

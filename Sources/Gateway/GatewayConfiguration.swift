@@ -18,6 +18,11 @@ public struct GatewayConfiguration: Sendable, Hashable {
     /// At most this many bytes of task JSON per import. Default 2 MiB.
     public var maxImportBytes = 2 << 20
 
+    /// Live SubscribeTips calls at once, in all. Each holds a stream to the recommender on
+    /// the one connection the gateway shares with it (whose peer allows a bounded number of
+    /// concurrent streams), so they are kept well below that. Default 128.
+    public var maxSubscriptions = 128
+
     /// The defaults.
     public init() {}
 

@@ -6,6 +6,7 @@ import NotifierProtos
 import OOMesh
 import RecommenderProtos
 import SwiftProtobuf
+import Synchronization
 
 /// `oo.gateway.v1.Gateway`: the API mobile backends consume. Each call is authenticated
 /// (``AuthenticationInterceptor`` sets ``AuthenticatedUser``) and fans out to the
@@ -21,6 +22,7 @@ public struct GatewayService: Oo_Gateway_V1_Gateway_ServiceProtocol {
     private let notifier: Oo_Notifier_V1_Notifier_Client
     private let modelServing: Oo_Ml_V1_ModelServing_Client
     private let logger: Logger
+    private let subscriptions = SubscriptionCount()
 
     /// A gateway calling the three downstream services through these clients.
     public init(
@@ -110,6 +112,10 @@ public struct GatewayService: Oo_Gateway_V1_Gateway_ServiceProtocol {
         request: Oo_Gateway_V1_SubscribeTipsRequest, response: ResponseWriter<Oo_Gateway_V1_Tip>, context: ServerContext
     ) async throws {
         let user = try AuthenticatedUser.require()
+        guard subscriptions.enter(limit: configuration.maxSubscriptions) else {
+            throw RPCError(code: .resourceExhausted, message: "Too many live tip subscriptions on this gateway; retry later.")
+        }
+        defer { subscriptions.leave() }
         // Lives as long as the caller's call: its deadline (if any) bounds it, and the
         // caller's cancellation cancels the inner call.
         let options = CallOptions(timeout: context.remainingTime.map { $0 - configuration.deadlineMargin })
@@ -118,7 +124,7 @@ public struct GatewayService: Oo_Gateway_V1_Gateway_ServiceProtocol {
                 for try await tip in tips.messages { try await response.write(Self.tip(tip)) }
             }
         } catch let error as RPCError {
-            throw Self.downstream("recommender", error)
+            throw Self.downstream("recommender", error, callerTimeLeft: context.remainingTime)
         }
     }
 
@@ -228,18 +234,24 @@ public struct GatewayService: Oo_Gateway_V1_Gateway_ServiceProtocol {
         do {
             return try await body(options)
         } catch let error as RPCError {
-            throw Self.downstream(service, error)
+            throw Self.downstream(service, error, callerTimeLeft: context.remainingTime)
         }
     }
 
     /// A downstream failure as the caller sees it: the downstream's verdicts on the request
-    /// (not found, invalid, refused) pass through; its outages become UNAVAILABLE naming it.
-    static func downstream(_ service: String, _ error: RPCError) -> RPCError {
+    /// (not found, invalid, refused) pass through; its outages become UNAVAILABLE naming it,
+    /// and so does its slowness unless it is the caller's own deadline that ran out.
+    static func downstream(_ service: String, _ error: RPCError, callerTimeLeft: Duration? = nil) -> RPCError {
         switch error.code {
+        case .deadlineExceeded, .cancelled:
+            if error.code == .deadlineExceeded, let left = callerTimeLeft, left <= .milliseconds(50) {
+                return RPCError(code: .deadlineExceeded, message: error.message, cause: error)
+            }
+            return RPCError(code: .unavailable, message: "The \(service) service did not answer in time: \(error.message)", cause: error)
         case .invalidArgument, .notFound, .failedPrecondition, .resourceExhausted, .permissionDenied, .alreadyExists,
-            .outOfRange, .deadlineExceeded, .cancelled:
+            .outOfRange, .aborted:
             return RPCError(code: error.code, message: error.message, cause: error)
-        case .unavailable, .unknown, .aborted, .dataLoss, .unimplemented, .internal, .unauthenticated, .ok:
+        case .unavailable, .unknown, .dataLoss, .unimplemented, .internal, .unauthenticated, .ok:
             return RPCError(code: .unavailable, message: "The \(service) service is unavailable: \(error.message)", cause: error)
         }
     }
@@ -292,4 +304,20 @@ struct HopTimes {
         metadata.addString(entries.map { "\($0.0)=\($0.1)" }.joined(separator: ","), forKey: "oo-hop-us")
         return metadata
     }
+}
+
+/// How many SubscribeTips calls are live.
+final class SubscriptionCount: Sendable {
+    private let count = Mutex(0)
+
+    /// Counts one more, unless `limit` are live already.
+    func enter(limit: Int) -> Bool {
+        count.withLock { count in
+            guard count < limit else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    func leave() { count.withLock { $0 -= 1 } }
 }

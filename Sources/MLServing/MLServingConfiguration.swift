@@ -35,12 +35,19 @@ public struct MLServingConfiguration: Sendable, Hashable {
         /// Records waiting to be written beyond this many are dropped (and counted in the
         /// log) rather than queued without bound when the disk is slow. Defaults to 100,000.
         public var maxPendingRecords: Int
+        /// Records waiting to be written are dropped (and counted) once they would hold
+        /// more than this many bytes, whatever their number. Defaults to 32 MiB.
+        public var maxPendingBytes: Int
 
         /// A served log at `path`.
-        public init(path: String? = "oo-ml-served.featlog", maxBytes: Int = 64 << 20, maxPendingRecords: Int = 100_000) {
+        public init(
+            path: String? = "oo-ml-served.featlog", maxBytes: Int = 64 << 20, maxPendingRecords: Int = 100_000,
+            maxPendingBytes: Int = 32 << 20
+        ) {
             self.path = path
             self.maxBytes = maxBytes
             self.maxPendingRecords = maxPendingRecords
+            self.maxPendingBytes = maxPendingBytes
         }
     }
 
@@ -151,6 +158,9 @@ public struct MLServingConfiguration: Sendable, Hashable {
         guard snapshotEvery >= 1 else { throw MLServingError("snapshotEvery must be at least 1, got \(snapshotEvery).") }
         guard (1...1_000_000).contains(maxArms) else { throw MLServingError("maxArms must be 1 to 1,000,000, got \(maxArms).") }
         guard maxCandidates >= 1 else { throw MLServingError("maxCandidates must be at least 1, got \(maxCandidates).") }
+        guard servedFeatureLog.maxPendingRecords >= 1, servedFeatureLog.maxPendingBytes >= 1 else {
+            throw MLServingError("servedFeatureLog.maxPendingRecords and maxPendingBytes must be at least 1.")
+        }
         guard servedFeatureLog.maxBytes >= 1 else { throw MLServingError("servedFeatureLog.maxBytes must be at least 1, got \(servedFeatureLog.maxBytes).") }
         guard registryCallTimeout > .zero else { throw MLServingError("registryCallTimeout must be positive, got \(registryCallTimeout).") }
     }

@@ -38,6 +38,11 @@ struct ModelDatabase: Sendable {
             at_ms INTEGER NOT NULL
         );
         CREATE INDEX IF NOT EXISTS update_log_by_user ON update_log (user_id);
+        CREATE TABLE IF NOT EXISTS applied_requests (
+            request_id TEXT PRIMARY KEY,
+            seq INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS applied_requests_by_seq ON applied_requests (seq);
         """
 
     /// A stored snapshot.
@@ -100,12 +105,28 @@ struct ModelDatabase: Sendable {
         }
     }
 
-    /// Appends one update and returns its sequence number (the caller holds a transaction).
-    static func append(_ db: SQLiteDatabase, userID: String, requestID: String, features: Data, reward: Double) throws -> Int64 {
+    /// How many request ids are remembered for recognising a resent update.
+    static let rememberedRequests: Int64 = 100_000
+
+    /// Appends one update and returns its sequence number, or nil when an update with this
+    /// non-empty `requestID` was applied already (a caller resending after a lost answer):
+    /// then nothing is written. The caller holds a transaction.
+    static func append(_ db: SQLiteDatabase, userID: String, requestID: String, features: Data, reward: Double) throws -> Int64? {
+        if !requestID.isEmpty,
+           try !db.query("SELECT 1 FROM applied_requests WHERE request_id = ?", [.text(requestID)]).isEmpty {
+            return nil
+        }
         let rows = try db.query(
             "INSERT INTO update_log (user_id, request_id, features, reward, at_ms) VALUES (?, ?, ?, ?, ?) RETURNING seq",
             [.text(userID), .text(requestID), .blob(features), .real(reward), .integer(now())])
         guard let seq = rows.first?.first?.integer else { throw StorageError(message: "INSERT … RETURNING gave no sequence number.") }
+        if !requestID.isEmpty {
+            try db.query("INSERT INTO applied_requests (request_id, seq) VALUES (?, ?)", [.text(requestID), .integer(seq)])
+            // Bounded: the oldest ids are forgotten (a resend comes within seconds, not 100,000 updates later).
+            if seq % 1_000 == 0 {
+                try db.query("DELETE FROM applied_requests WHERE seq <= ?", [.integer(seq - rememberedRequests)])
+            }
+        }
         return seq
     }
 

@@ -20,7 +20,11 @@ import Synchronization
 /// - **Update** validates the reward (finite, 0 to 1), appends it to the update log and
 ///   commits (`synchronous = FULL`) before any policy learns it or the caller hears back;
 ///   every `snapshotEvery` updates all policies are snapshotted in one transaction and the
-///   covered log rows deleted. ``open(configuration:servingSchema:health:registry:logger:)``
+///   covered log rows deleted. The update log therefore holds at most `snapshotEvery` rows
+///   (more only while snapshots fail, which is logged), each at most ``maxFeatureBytes`` of
+///   features, and `policy_snapshots` one row per policy name: both are bounded. The
+///   trade-off: the log is not kept for retraining or for restarting a policy whose kind
+///   changed (such a policy starts from the rows after the last snapshot only). ``open(configuration:servingSchema:health:registry:logger:)``
 ///   loads the snapshots and replays the rows after them, so a restart — clean or a crash
 ///   — resumes the learned state exactly.
 /// - **DeleteUserData** deletes the user's update-log rows (after snapshotting, so what
@@ -71,6 +75,10 @@ public final class ModelServingService: Oo_Ml_V1_ModelServing_ServiceProtocol, S
     public static let maxArmNameBytes = 128
     /// User and request ids longer than this many bytes are refused in updates.
     public static let maxIDBytes = 1024
+    /// A candidate's or an update's `TipFeatures` may serialize to at most this many bytes
+    /// (a real one is about a hundred): they are written to the update log and the served
+    /// feature log, which must not be filled by a few huge strings.
+    public static let maxFeatureBytes = 16 << 10
 
     private init(
         configuration: MLServingConfiguration, servingSchema: SchemaSet, database: ModelDatabase, engine: PolicyEngine,
@@ -120,7 +128,8 @@ public final class ModelServingService: Oo_Ml_V1_ModelServing_ServiceProtocol, S
         let servedLog = try configuration.servedFeatureLog.path.map { path throws(MLServingError) in
             try ServedFeatureLogWriter(
                 path: path, maxBytes: configuration.servedFeatureLog.maxBytes,
-                maxPendingRecords: configuration.servedFeatureLog.maxPendingRecords, logger: logger)
+                maxPendingRecords: configuration.servedFeatureLog.maxPendingRecords,
+                maxPendingBytes: configuration.servedFeatureLog.maxPendingBytes, logger: logger)
         }
         let service = ModelServingService(
             configuration: configuration, servingSchema: servingSchema, database: database, engine: engine,
@@ -352,6 +361,14 @@ public final class ModelServingService: Oo_Ml_V1_ModelServing_ServiceProtocol, S
                 code: .invalidArgument,
                 message: "ScoreRequest.candidates[\(index)] (candidate_id '\(request.candidates[index].candidateID)') has no features; every candidate needs its TipFeatures.")
         }
+        for (index, candidate) in request.candidates.enumerated() {
+            let size = try candidate.features.serializedData().count
+            guard size <= Self.maxFeatureBytes else {
+                throw RPCError(
+                    code: .invalidArgument,
+                    message: "ScoreRequest.candidates[\(index)].features is \(size) bytes; at most \(Self.maxFeatureBytes) are allowed.")
+            }
+        }
         var response = Oo_Ml_V1_ScoreResponse()
         response.policies = try scoreOnly(request.candidates)
         if case .admitted(let schemaID) = status { response.featureSchemaID = schemaID }
@@ -395,6 +412,10 @@ public final class ModelServingService: Oo_Ml_V1_ModelServing_ServiceProtocol, S
         }
         let features = TipFeaturizer.vector(request.features)
         let bytes = try request.features.serializedData()
+        guard bytes.count <= Self.maxFeatureBytes else {
+            throw RPCError(
+                code: .invalidArgument, message: "UpdateRequest.features is \(bytes.count) bytes; at most \(Self.maxFeatureBytes) are allowed.")
+        }
         let (userID, requestID) = (request.userID, request.requestID)
         let (engine, snapshotEvery, logger) = (engine, configuration.snapshotEvery, logger)
         let updates = try await storage {
@@ -403,8 +424,10 @@ public final class ModelServingService: Oo_Ml_V1_ModelServing_ServiceProtocol, S
                 if let refusal = engine.refusal(forLearning: arm) {
                     throw RPCError(code: .resourceExhausted, message: refusal.description)
                 }
-                let seq = try db.transaction {
+                guard let seq = try db.transaction({
                     try ModelDatabase.append(db, userID: userID, requestID: requestID, features: bytes, reward: reward)
+                }) else {
+                    return engine.updates  // a resent update, applied already: idempotent
                 }
                 for (name, error) in engine.apply(seq: seq, arm: arm, features: features, reward: reward) {
                     logger.error("Policy '\(name)' could not learn update \(seq): \(error)")

@@ -26,18 +26,21 @@ final class ServedFeatureLogWriter: Sendable {
     let path: String
     private let maxBytes: Int
     private let maxPending: Int
+    private let maxPendingBytes: Int
     private let queue: DispatchQueue
     private let logger: Logger
     /// Touched only on `queue`; the mutex makes that checkable (it is never contended).
     private let file: Mutex<File?>
-    private let pending = Mutex(0)
+    /// Records and bytes enqueued but not yet written.
+    private let pending = Mutex((records: 0, bytes: 0))
     private let dropped = Mutex(0)
 
     /// Opens (creating if needed) the log at `path` for appending.
-    init(path: String, maxBytes: Int, maxPendingRecords: Int, logger: Logger) throws(MLServingError) {
+    init(path: String, maxBytes: Int, maxPendingRecords: Int, maxPendingBytes: Int = 32 << 20, logger: Logger) throws(MLServingError) {
         self.path = path
         self.maxBytes = maxBytes
         self.maxPending = maxPendingRecords
+        self.maxPendingBytes = maxPendingBytes
         self.logger = logger
         queue = DispatchQueue(label: "oo.ml-serving.served-log")
         file = Mutex(try Self.open(path))
@@ -47,43 +50,51 @@ final class ServedFeatureLogWriter: Sendable {
     var droppedRecords: Int { dropped.withLock { $0 } }
 
     /// Enqueues one record per feature message; returns false (and counts them dropped)
-    /// when the queue is full.
+    /// when the queue is full (by records or by bytes). The records are encoded here, on
+    /// the caller's thread, so what waits is exactly what is counted.
     @discardableResult
     func append(requestID: String, schemaID: String, features: [Oo_Ml_V1_TipFeatures], timestampMs: Int64) -> Bool {
+        var bytes: [UInt8] = []
+        var encodingFailures = 0
+        for message in features {
+            var record = Oo_Ml_V1_FeatureLogRecord()
+            record.schemaID = schemaID
+            record.requestID = requestID
+            record.timestampUnixMs = timestampMs
+            do {
+                record.features = try message.serializedData()
+                let body: [UInt8] = try record.serializedBytes()
+                Self.appendVarint(UInt64(body.count), to: &bytes)
+                bytes += body
+            } catch {
+                encodingFailures += 1
+            }
+        }
+        if encodingFailures > 0 { dropped.withLock { $0 += encodingFailures } }
+        let (count, size) = (features.count, bytes.count)
         let accepted = pending.withLock { pending in
-            guard pending + features.count <= maxPending else { return false }
-            pending += features.count
+            guard pending.records + count <= maxPending, pending.bytes + size <= maxPendingBytes else { return false }
+            pending.records += count
+            pending.bytes += size
             return true
         }
         guard accepted else {
             let total = dropped.withLock { dropped in
-                dropped += features.count
+                dropped += count
                 return dropped
             }
             // Said once per 10,000 dropped records, not per request.
-            if (total - features.count) / 10_000 != total / 10_000 || total == features.count {
-                logger.warning("The served feature log \(path) is behind by \(maxPending) records; \(total) records dropped so far.")
+            if (total - count) / 10_000 != total / 10_000 || total == count {
+                logger.warning("The served feature log \(path) is behind (at most \(maxPending) records, \(maxPendingBytes) bytes wait); \(total) records dropped so far.")
             }
             return false
         }
-        queue.async { [self] in
-            var bytes: [UInt8] = []
-            for message in features {
-                var record = Oo_Ml_V1_FeatureLogRecord()
-                record.schemaID = schemaID
-                record.requestID = requestID
-                record.timestampUnixMs = timestampMs
-                do {
-                    record.features = try message.serializedData()
-                    let body: [UInt8] = try record.serializedBytes()
-                    Self.appendVarint(UInt64(body.count), to: &bytes)
-                    bytes += body
-                } catch {
-                    dropped.withLock { $0 += 1 }
-                }
-            }
+        queue.async { [self, bytes] in
             write(bytes)
-            pending.withLock { $0 -= features.count }
+            pending.withLock {
+                $0.records -= count
+                $0.bytes -= size
+            }
         }
         return true
     }

@@ -57,6 +57,19 @@ public final class MeshLauncher: Sendable {
         let data = configuration.dataDirectory
         try FileManager.default.createDirectory(atPath: data + "/logs", withIntermediateDirectories: true)
         try Self.ensureSecret(at: jwtSecretPath)
+        // A port already taken (a previous `oo up` still running, say) would answer the
+        // health checks in place of the new service: refuse to start instead.
+        for service in MeshLayout.services {
+            for port in [configuration.layout.port(of: service.name), configuration.layout.adminPort(of: service.name)] {
+            do {
+                let probe = try HTTP2ServerTransport(host: configuration.layout.host, port: port)
+                probe.beginGracefulShutdown()
+            } catch {
+                throw MeshError(
+                    message: "Port \(port) (\(service.name)) on \(configuration.layout.host) is in use: is another `oo up` running? Stop it or pick another --base-port.")
+            }
+            }
+        }
         var running: [Running] = []
         do {
             for service in MeshLayout.services {
@@ -87,7 +100,15 @@ public final class MeshLauncher: Sendable {
 
     private func launch(_ service: MeshLayout.Service) throws -> Running {
         let log = "\(configuration.dataDirectory)/logs/\(service.name).log"
-        let process = try ChildProcess(configuration.executable, arguments(for: service), output: .file(log))
+        // Our OO_* settings are not the children's: each gets its settings as flags.
+        let environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("OO_") }
+        let process: ChildProcess
+        do {
+            process = try ChildProcess(
+                configuration.executable, arguments(for: service), output: .file(log), environment: environment, lifeline: true)
+        } catch {
+            throw MeshError(message: "Could not start \(service.name) (\(configuration.executable), log \(log)): \(error)")
+        }
         return Running(service: service, address: configuration.layout.address(of: service.name), process: process, logPath: log)
     }
 
@@ -97,7 +118,7 @@ public final class MeshLauncher: Sendable {
         let data = configuration.dataDirectory
         var arguments = [
             "serve", service.name, "--host", layout.host, "--port", "\(layout.port(of: service.name))",
-            "--data-dir", data,
+            "--data-dir", data, "--exit-when-stdin-closes", "--admin-port", "\(layout.adminPort(of: service.name))",
         ]
         for dependency in service.dependencies {
             arguments += ["--\(dependency)", layout.address(of: dependency)]
@@ -117,7 +138,7 @@ public final class MeshLauncher: Sendable {
                 if running.process.hasExited { return false }
                 do {
                     let response = try await health.check(.with { $0.service = running.service.grpcService }, options: CallOptions(timeout: .seconds(1)))
-                    if response.status == .serving { return true }
+                    if response.status == .serving { return !running.process.hasExited }
                     lastError = "health is \(response.status)"
                 } catch {
                     lastError = "\(error)"
@@ -139,23 +160,11 @@ public final class MeshLauncher: Sendable {
     public static func stop(_ running: [Running], timeout: Duration) async {
         for entry in running.reversed() {
             entry.process.signal(SIGTERM)
-            let exited = await withTaskGroup(of: Bool.self) { group in
-                group.addTask {
-                    _ = await entry.process.exitStatus()
-                    return true
-                }
-                group.addTask {
-                    try? await Task.sleep(for: timeout)
-                    return false
-                }
-                let first = await group.next() ?? false
-                group.cancelAll()
-                return first
-            }
-            if !exited {
+            if await entry.process.exitStatus(within: timeout) == nil {
                 entry.process.signal(SIGKILL)
-                _ = await entry.process.exitStatus()
+                _ = await entry.process.exitStatus(within: .seconds(5))
             }
+            entry.process.closeLifeline()
         }
     }
 

@@ -46,6 +46,9 @@ public struct MeshLayout: Sendable, Hashable {
         return basePort + service.portOffset
     }
 
+    /// The port of the admin endpoint (`/metrics`) of the service named `name`: its port + 100.
+    public func adminPort(of name: String) -> Int { port(of: name) + 100 }
+
     /// `host:port` of the service named `name`.
     public func address(of name: String) -> String { "\(host):\(port(of: name))" }
 

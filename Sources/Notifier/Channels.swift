@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -79,33 +80,49 @@ struct WebhookError: Error, CustomStringConvertible, Sendable {
 }
 
 /// HTTP POSTs to webhook URLs through FoundationNetworking's `URLSession` (libcurl on
-/// Linux; verified here to POST, time out and cancel correctly), http and https. Each POST
-/// is bounded by the timeout as a whole; a non-2xx answer is a failure.
+/// Linux), http and https only. Each POST is bounded by the timeout as a whole (enforced
+/// here, not only by libcurl, whose timer has whole-second resolution); a non-2xx answer
+/// is a failure.
+///
+/// Hardening against a hostile receiver (see ``NotifierService`` on SSRF):
+/// - a redirect is followed only when it keeps the method and body (307, 308) and stays on
+///   the same scheme, host and port; any other redirect is refused and the 3xx is the
+///   answer (a failure, retried), so a webhook cannot bounce the POST to another host or
+///   have it silently turned into a body-less GET that "succeeds";
+/// - the answer's body is never kept (the delegate counts and drops it); past
+///   `maxResponseBytes` the transfer is cancelled. On swift-corelibs-foundation that
+///   cancel is best effort (libcurl may go on reading, into the void, until the timeout).
 final class WebhookClient: Sendable {
-    // URLSession is thread-safe and Sendable; the other property is immutable.
+    // URLSession is thread-safe and Sendable; the other properties are immutable.
     private let session: URLSession
+    private let delegate: WebhookSessionDelegate
     private let timeout: Duration
 
-    init(timeout: Duration) {
+    init(timeout: Duration, maxResponseBytes: Int = 64 << 10) {
         self.timeout = timeout
         let configuration = URLSessionConfiguration.ephemeral
-        let seconds = Double(timeout.wholeMilliseconds) / 1000
+        // libcurl's own timers are a backstop (whole seconds, rounded up); `post` enforces
+        // the exact timeout.
+        let seconds = (Double(timeout.wholeMilliseconds) / 1000).rounded(.up) + 1
         configuration.timeoutIntervalForRequest = seconds
         configuration.timeoutIntervalForResource = seconds
         configuration.httpCookieStorage = nil
         configuration.urlCache = nil
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        session = URLSession(configuration: configuration)
+        delegate = WebhookSessionDelegate(maxResponseBytes: maxResponseBytes)
+        session = URLSession(configuration: configuration, delegate: delegate, delegateQueue: nil)
     }
 
     deinit { session.invalidateAndCancel() }
 
     /// POSTs `payload` as JSON to `url`.
-    /// - Throws: ``WebhookError`` on a bad URL, a connection error, the timeout, or an answer
-    ///   other than 2xx.
+    /// - Throws: ``WebhookError`` on a bad URL, a connection error, the timeout, a refused
+    ///   redirect, or an answer other than 2xx.
     func post(_ payload: WebhookPayload, to url: String) async throws(WebhookError) {
-        guard let target = URL(string: url), let scheme = target.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
-            throw WebhookError(description: "the webhook URL '\(url)' is not an http or https URL")
+        guard let target = URL(string: url), let scheme = target.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            let host = target.host, !host.isEmpty
+        else {
+            throw WebhookError(description: "the webhook URL '\(url)' is not an http or https URL with a host")
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -113,23 +130,37 @@ final class WebhookClient: Sendable {
         do { body = try encoder.encode(payload) } catch {
             throw WebhookError(description: "cannot encode the webhook body: \(error)")
         }
-        var request = URLRequest(url: target, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: Double(timeout.wholeMilliseconds) / 1000)
+        var request = URLRequest(
+            url: target, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: session.configuration.timeoutIntervalForRequest)
         request.httpMethod = "POST"
         request.httpBody = body
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.setValue("oo-notifier/1", forHTTPHeaderField: "User-Agent")
         request.setValue(payload.deliveryID, forHTTPHeaderField: "Idempotency-Key")
-        let response: URLResponse
+        let outcome: WebhookSessionDelegate.Outcome
         do {
-            (_, response) = try await session.data(for: request)
+            outcome = try await withThrowingTaskGroup(of: WebhookSessionDelegate.Outcome?.self) { group in
+                group.addTask { [session, delegate, request] in try await delegate.perform(request, on: session) }
+                group.addTask { [timeout] in
+                    try await Task.sleep(for: timeout)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let outcome = first else {
+                    throw WebhookError(description: "POST \(url) timed out after \(timeout)")
+                }
+                return outcome
+            }
+        } catch let error as WebhookError {
+            throw error
         } catch {
             throw WebhookError(description: Self.describe(error, url: url, timeout: timeout))
         }
-        guard let http = response as? HTTPURLResponse else {
-            throw WebhookError(description: "POST \(url) got no HTTP response")
+        if let refused = outcome.refusedRedirect {
+            throw WebhookError(description: "POST \(url) answered HTTP \(outcome.statusCode) redirecting to \(refused), which is not followed (only 307/308 to the same scheme, host and port are)")
         }
-        guard (200..<300).contains(http.statusCode) else {
-            throw WebhookError(description: "POST \(url) answered HTTP \(http.statusCode) (expected 2xx)")
+        guard (200..<300).contains(outcome.statusCode) else {
+            throw WebhookError(description: "POST \(url) answered HTTP \(outcome.statusCode) (expected 2xx)")
         }
     }
 
@@ -144,6 +175,113 @@ final class WebhookClient: Sendable {
             let reason = (nsError.userInfo[NSLocalizedDescriptionKey] as? String) ?? "URL error \(nsError.code)"
             return "POST \(url) failed: \(reason)"
         }
+        if error is CancellationError { return "POST \(url) was cancelled" }
         return "POST \(url) failed: \(error)"
+    }
+}
+
+/// The webhook session's delegate: runs one data task per POST and reports its status
+/// through a continuation; refuses redirects that leave the origin or change the method;
+/// stops reading an answer's body past `maxResponseBytes`.
+final class WebhookSessionDelegate: NSObject, URLSessionDataDelegate, Sendable {
+    /// What a finished POST got.
+    struct Outcome: Sendable {
+        var statusCode: Int
+        /// The Location of a redirect that was refused, if one was.
+        var refusedRedirect: String?
+    }
+
+    private struct TaskState {
+        var continuation: CheckedContinuation<Outcome, any Error>
+        var statusCode: Int?
+        var refusedRedirect: String?
+        var bodyBytes = 0
+        var truncated = false
+    }
+
+    private let maxResponseBytes: Int
+    private let tasks = Mutex<[Int: TaskState]>([:])
+
+    init(maxResponseBytes: Int) {
+        self.maxResponseBytes = maxResponseBytes
+    }
+
+    /// Runs `request` on `session` and returns once it completes; cancelling the calling
+    /// task cancels the transfer.
+    func perform(_ request: URLRequest, on session: URLSession) async throws -> Outcome {
+        try Task.checkCancellation()
+        let task = session.dataTask(with: request)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Outcome, any Error>) in
+                tasks.withLock { $0[task.taskIdentifier] = TaskState(continuation: continuation) }
+                task.resume()
+            }
+        } onCancel: {
+            task.cancel()
+        }
+    }
+
+    func urlSession(
+        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+        newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void
+    ) {
+        let original = task.originalRequest?.url
+        let target = request.url
+        let sameOrigin =
+            original != nil && target != nil && original?.scheme?.lowercased() == target?.scheme?.lowercased()
+            && original?.host?.lowercased() == target?.host?.lowercased() && Self.port(original) == Self.port(target)
+        if sameOrigin, response.statusCode == 307 || response.statusCode == 308, request.httpMethod == "POST" {
+            completionHandler(request)
+            return
+        }
+        tasks.withLock { $0[task.taskIdentifier]?.refusedRedirect = target?.absoluteString ?? "(no location)" }
+        completionHandler(nil)
+    }
+
+    func urlSession(
+        _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+        completionHandler: @escaping @Sendable (URLSession.ResponseDisposition) -> Void
+    ) {
+        if let http = response as? HTTPURLResponse {
+            tasks.withLock { $0[dataTask.taskIdentifier]?.statusCode = http.statusCode }
+        }
+        completionHandler(.allow)
+    }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+        let tooMuch = tasks.withLock { tasks -> Bool in
+            guard var state = tasks[dataTask.taskIdentifier] else { return false }
+            if state.statusCode == nil, let http = dataTask.response as? HTTPURLResponse { state.statusCode = http.statusCode }
+            state.bodyBytes += data.count
+            if state.bodyBytes > maxResponseBytes { state.truncated = true }
+            tasks[dataTask.taskIdentifier] = state
+            return state.truncated
+        }
+        if tooMuch { dataTask.cancel() }
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
+        guard let state = tasks.withLock({ $0.removeValue(forKey: task.taskIdentifier) }) else { return }
+        let status = state.statusCode ?? (task.response as? HTTPURLResponse)?.statusCode
+        // A body cut short by us still has its status: the receiver answered.
+        if let error, !(state.truncated && status != nil) {
+            state.continuation.resume(throwing: error)
+            return
+        }
+        guard let status else {
+            state.continuation.resume(throwing: WebhookError(description: "got no HTTP response"))
+            return
+        }
+        state.continuation.resume(returning: Outcome(statusCode: status, refusedRedirect: state.refusedRedirect))
+    }
+
+    private static func port(_ url: URL?) -> Int? {
+        guard let url else { return nil }
+        if let port = url.port { return port }
+        switch url.scheme?.lowercased() {
+        case "http": return 80
+        case "https": return 443
+        default: return nil
+        }
     }
 }

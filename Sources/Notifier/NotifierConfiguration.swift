@@ -53,11 +53,45 @@ public struct NotifierConfiguration: Sendable, Hashable {
     /// A webhook URL may be at most this many bytes. Defaults to 2048.
     public var maxWebhookURLBytes = 2048
 
+    /// A webhook's answer body is read up to this many bytes and then the connection is
+    /// closed (the body is never used; the status decides), so a hostile receiver cannot
+    /// make the notifier buffer without limit. Defaults to 64 KiB.
+    public var maxWebhookResponseBytes = 64 << 10
+
+    /// A user may have at most this many deliveries pending (deferred, or queued for a
+    /// retry) at once; a Deliver past it is refused with RESOURCE_EXHAUSTED before anything
+    /// is recorded, so a webhook that never answers cannot grow the delivery log without
+    /// limit (pending deliveries are never pruned). Defaults to 1,000.
+    public var maxPendingDeliveriesPerUser = 1_000
+
+    /// Sent deliveries are kept in the delivery log (ListDeliveries, dedupe) at least this
+    /// long after they were requested and sent (by the injected clock), and then pruned by
+    /// the dispatcher. The effective retention is never shorter than ``dedupeWindow``
+    /// (see ``effectiveDeliveryRetention``), so pruning cannot make a tip a non-duplicate
+    /// for a request made now. Pending (deferred or queued) deliveries are never pruned.
+    /// Defaults to 30 days.
+    ///
+    /// A request whose `at_unix_ms` lies further in the past than the retention is
+    /// deduplicated only against rows still kept.
+    public var deliveryRetention: Duration = .seconds(30 * 86_400)
+
+    /// The dispatcher deletes at most this many expired deliveries per transaction (so a
+    /// large backlog never holds the write lock long). Defaults to 1,000.
+    public var retentionBatchSize = 1_000
+
+    /// How often the dispatcher looks for expired deliveries; while it finds full batches
+    /// it keeps going on every tick. Defaults to 60 s.
+    public var retentionInterval: Duration = .seconds(60)
+
     /// The defaults stated on each property.
     public init() {}
 
     /// The defaults stated on each property.
     public static var defaults: NotifierConfiguration { NotifierConfiguration() }
+
+    /// How long sent deliveries are really kept: the longer of ``deliveryRetention`` and
+    /// ``dedupeWindow``.
+    public var effectiveDeliveryRetention: Duration { max(deliveryRetention, dedupeWindow) }
 
     /// Throws ``NotifierConfigurationError`` naming the first setting out of range.
     public func validate() throws(NotifierConfigurationError) {
@@ -77,6 +111,12 @@ public struct NotifierConfiguration: Sendable, Hashable {
         try require(maxTitleBytes > 0, "maxTitleBytes must be positive (it is \(maxTitleBytes)).")
         try require(maxIdentifierBytes > 0, "maxIdentifierBytes must be positive (it is \(maxIdentifierBytes)).")
         try require(maxWebhookURLBytes > 0, "maxWebhookURLBytes must be positive (it is \(maxWebhookURLBytes)).")
+        try require(maxWebhookResponseBytes > 0, "maxWebhookResponseBytes must be positive (it is \(maxWebhookResponseBytes)).")
+        try require(
+            maxPendingDeliveriesPerUser > 0, "maxPendingDeliveriesPerUser must be positive (it is \(maxPendingDeliveriesPerUser)).")
+        try require(deliveryRetention >= .zero, "deliveryRetention must not be negative (it is \(deliveryRetention)).")
+        try require(retentionBatchSize > 0, "retentionBatchSize must be positive (it is \(retentionBatchSize)).")
+        try require(retentionInterval > .zero, "retentionInterval must be positive (it is \(retentionInterval)).")
         try retryBackoff.validate()
     }
 }
@@ -163,9 +203,13 @@ public struct SystemNotifierClock: NotifierClock {
 }
 
 extension Duration {
-    /// The duration in whole milliseconds (rounded down).
+    /// The duration in whole milliseconds (rounded down), saturating at `Int64`'s bounds
+    /// instead of trapping for a huge configured duration.
     var wholeMilliseconds: Int64 {
         let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        let (milliseconds, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+        if overflow { return seconds < 0 ? .min : .max }
+        let (total, overflow2) = milliseconds.addingReportingOverflow(attoseconds / 1_000_000_000_000_000)
+        return overflow2 ? (milliseconds < 0 ? .min : .max) : total
     }
 }

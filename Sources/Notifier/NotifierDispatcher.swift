@@ -30,19 +30,55 @@ public final class NotifierDispatcher: Sendable {
     /// which case the next tick starts at once. Storage failures are logged and retried on
     /// the next tick. Returns soon after cancellation (sends in flight are cancelled and
     /// retried later).
+    ///
+    /// Every `retentionInterval` it also prunes sent deliveries older than the retention
+    /// (``pruneOnce()``), one batch per tick until a batch comes back short.
     public func run() async {
         core.logger.info(
             "Notifier dispatcher started",
             metadata: ["interval": "\(core.configuration.dispatchInterval)", "batch": "\(core.configuration.dispatchBatchSize)"])
+        let clock = ContinuousClock()
+        var nextPrune = clock.now
         while !Task.isCancelled {
+            var backlog = false
+            if clock.now >= nextPrune {
+                let pruned = await pruneOnce()
+                if pruned >= core.configuration.retentionBatchSize {
+                    backlog = true
+                } else {
+                    nextPrune = clock.now + core.configuration.retentionInterval
+                }
+            }
             let taken = await runOnce()
-            if taken >= core.configuration.dispatchBatchSize {
+            if taken >= core.configuration.dispatchBatchSize || backlog {
                 await Task.yield()
                 continue
             }
             do { try await Task.sleep(for: core.configuration.dispatchInterval) } catch { break }
         }
         core.logger.info("Notifier dispatcher stopped")
+    }
+
+    /// Deletes one batch (at most `retentionBatchSize`) of sent deliveries requested and
+    /// sent more than ``NotifierConfiguration/effectiveDeliveryRetention`` ago by the
+    /// injected clock. Pending deliveries (deferred, or queued for a retry) are never
+    /// deleted. Storage failures are logged (and retried on a later pass).
+    /// - Returns: how many deliveries were deleted.
+    @discardableResult
+    public func pruneOnce() async -> Int {
+        let now = core.clock.nowUnixMilliseconds()
+        let (cutoff, overflow) = now.subtractingReportingOverflow(core.configuration.effectiveDeliveryRetention.wholeMilliseconds)
+        guard !overflow else { return 0 }
+        do {
+            let pruned = try await core.store.pruneSent(before: cutoff, limit: core.configuration.retentionBatchSize)
+            if pruned > 0 {
+                core.logger.debug("Pruned expired deliveries", metadata: ["deleted": "\(pruned)", "cutoff_unix_ms": "\(cutoff)"])
+            }
+            return pruned
+        } catch {
+            core.logger.error("Notifier dispatcher cannot prune expired deliveries; retrying later", metadata: ["error": "\(error)"])
+            return 0
+        }
     }
 
     /// One tick: takes up to `dispatchBatchSize` deliveries due now and sends them (or, for a

@@ -20,7 +20,18 @@ import OOStorage
 /// ```
 ///
 /// Errors: INVALID_ARGUMENT for a bad request (the message names the field and what is
-/// allowed), UNAVAILABLE when the database fails.
+/// allowed), RESOURCE_EXHAUSTED when the user already has
+/// ``NotifierConfiguration/maxPendingDeliveriesPerUser`` deliveries waiting, UNAVAILABLE
+/// when the database fails.
+///
+/// Webhooks and SSRF: a webhook URL is chosen by the caller of SetPreferences and POSTed
+/// to from the notifier's network position. Only `http` and `https` URLs with a host are
+/// accepted, and redirects are followed only to the same scheme, host and port with the
+/// method kept (307/308); but the notifier does not (and, because of DNS rebinding, could
+/// not reliably) refuse hosts that resolve to loopback, private or link-local addresses
+/// such as a cloud metadata endpoint. Deployments should let only trusted callers set
+/// preferences (the gateway does, per authenticated user) and confine the notifier's
+/// egress with a network policy or an egress proxy.
 public struct NotifierService: Oo_Notifier_V1_Notifier_ServiceProtocol {
     private let core: NotifierCore
 
@@ -63,10 +74,11 @@ public struct NotifierService: Oo_Notifier_V1_Notifier_ServiceProtocol {
                 code: .invalidArgument,
                 message: "DeliverRequest.title is \(request.title.utf8.count) bytes; at most \(configuration.maxTitleBytes) bytes of UTF-8 are allowed.")
         }
-        guard request.atUnixMs >= 0 else {
+        // Bounded above too: quiet-hours arithmetic on instants near Int64.max would overflow.
+        guard request.atUnixMs >= 0, request.atUnixMs <= Self.maxAtUnixMS else {
             throw RPCError(
                 code: .invalidArgument,
-                message: "DeliverRequest.at_unix_ms must be milliseconds since the Unix epoch (or 0 for now), not \(request.atUnixMs).")
+                message: "DeliverRequest.at_unix_ms must be milliseconds since the Unix epoch up to \(Self.maxAtUnixMS) (9999-12-31), or 0 for now; it is \(request.atUnixMs).")
         }
         let requestedAt = request.atUnixMs != 0 ? request.atUnixMs : core.clock.nowUnixMilliseconds()
         let preferences = try await storage { try await core.store.preferences(userID: request.userID) } ?? .defaults
@@ -85,10 +97,19 @@ public struct NotifierService: Oo_Notifier_V1_Notifier_ServiceProtocol {
             record.nextAttemptUnixMS = end
         }
         let outcome = try await storage { [record] in
-            try await core.store.record(record, dedupeWindowMS: configuration.dedupeWindow.wholeMilliseconds)
+            try await core.store.record(
+                record, dedupeWindowMS: configuration.dedupeWindow.wholeMilliseconds,
+                maxPending: configuration.maxPendingDeliveriesPerUser)
         }
-        if case .duplicate(let original) = outcome {
+        switch outcome {
+        case .duplicate(let original):
             return Self.response(original, status: .duplicate)
+        case .tooManyPending(let pending):
+            throw RPCError(
+                code: .resourceExhausted,
+                message: "User '\(request.userID)' already has \(pending) deliveries waiting (deferred or being retried); at most \(configuration.maxPendingDeliveriesPerUser) may wait at once. Retry once some have been sent, or fix the user's webhook.")
+        case .recorded:
+            break
         }
         if record.state == .deferred {
             return Self.response(record, status: .deferred)
@@ -186,6 +207,9 @@ public struct NotifierService: Oo_Notifier_V1_Notifier_ServiceProtocol {
     }
 
     // MARK: - Helpers
+
+    /// The largest `at_unix_ms` accepted: 9999-12-31T23:59:59.999Z.
+    static let maxAtUnixMS: Int64 = 253_402_300_799_999
 
     private func checkIdentifier(_ value: String, _ field: String) throws {
         guard !value.isEmpty else {

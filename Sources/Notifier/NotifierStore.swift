@@ -58,6 +58,8 @@ enum RecordOutcome: Sendable {
     case recorded(DeliveryRecord)
     /// The tip went to this user within the dedupe window: the original delivery.
     case duplicate(DeliveryRecord)
+    /// Nothing was written: the user already has this many pending deliveries, the limit.
+    case tooManyPending(Int64)
 }
 
 /// The notifier's durable state in one SQLite file: preferences per user and the delivery
@@ -92,6 +94,8 @@ final class NotifierStore: Sendable {
         CREATE INDEX IF NOT EXISTS deliveries_by_tip ON deliveries (user_id, tip_id, requested_unix_ms);
         CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (next_attempt_unix_ms)
             WHERE next_attempt_unix_ms IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS deliveries_done ON deliveries (requested_unix_ms)
+            WHERE next_attempt_unix_ms IS NULL;
         """
 
     private static let columns = """
@@ -149,7 +153,10 @@ final class NotifierStore: Sendable {
     /// less than `dedupeWindowMS` before or after it: then that (the most recent) one is
     /// returned and nothing is written. The check and the insert are one transaction, so
     /// two concurrent Delivers of a tip record it once.
-    func record(_ record: DeliveryRecord, dedupeWindowMS: Int64) async throws -> RecordOutcome {
+    /// A user with `maxPending` or more pending deliveries (deferred or queued) gets
+    /// ``RecordOutcome/tooManyPending(_:)`` and nothing is written (a duplicate is still
+    /// recognized as one).
+    func record(_ record: DeliveryRecord, dedupeWindowMS: Int64, maxPending: Int) async throws -> RecordOutcome {
         try await store.write { database in
             if dedupeWindowMS > 0 {
                 let (low, lowOverflow) = record.requestedUnixMS.subtractingReportingOverflow(dedupeWindowMS)
@@ -166,6 +173,12 @@ final class NotifierStore: Sendable {
                     ])
                 if let row = rows.first, let original = Self.record(row) { return .duplicate(original) }
             }
+            let pending =
+                try database.query(
+                    "SELECT COUNT(*) FROM deliveries WHERE user_id = ? AND next_attempt_unix_ms IS NOT NULL",
+                    [.text(record.userID)]
+                ).first?.first?.integer ?? 0
+            if pending >= Int64(maxPending) { return .tooManyPending(pending) }
             try database.query(
                 "INSERT INTO deliveries (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", Self.values(record))
             return .recorded(record)
@@ -248,6 +261,23 @@ final class NotifierStore: Sendable {
             try database.query("DELETE FROM deliveries WHERE user_id = ?", [.text(userID)])
             let deliveries = try database.query("SELECT changes()").first?.first?.integer ?? 0
             return preferences + deliveries
+        }
+    }
+
+    /// Deletes up to `limit` sent deliveries requested and sent before `cutoffMS` (oldest
+    /// first); pending ones (deferred or queued: `next_attempt_unix_ms` set) are never
+    /// touched. Returns how many went.
+    func pruneSent(before cutoffMS: Int64, limit: Int) async throws -> Int {
+        try await store.write { database in
+            try database.query(
+                """
+                DELETE FROM deliveries WHERE rowid IN (
+                    SELECT rowid FROM deliveries
+                    WHERE next_attempt_unix_ms IS NULL AND status = ? AND requested_unix_ms < ? AND sent_unix_ms < ?
+                    ORDER BY requested_unix_ms LIMIT ?)
+                """,
+                [.integer(DeliveryState.sent.rawValue), .integer(cutoffMS), .integer(cutoffMS), .integer(Int64(limit))])
+            return Int(try database.query("SELECT changes()").first?.first?.integer ?? 0)
         }
     }
 

@@ -69,13 +69,19 @@ public final class HealthMonitor: Sendable {
     /// Every service's status (the overall one under `""`).
     public var statuses: [String: ServingStatus] { state.withLock { $0.statuses } }
 
-    /// Graceful shutdown has begun: every service and the overall status become NOT_SERVING.
+    /// Graceful shutdown has begun: every service and the overall status become NOT_SERVING,
+    /// watchers are told so, and then their streams end (so they do not hold the drain open).
     public func enterDraining() {
         let services: [String] = state.withLock { state in
             state.draining = true
             return Array(state.statuses.keys)
         }
         for service in services { setStatus(.notServing, for: service, reason: "draining") }
+        let watchers = state.withLock { state in
+            defer { state.watchers = [:] }
+            return state.watchers.values.map(\.continuation)
+        }
+        for continuation in watchers { continuation.finish() }
     }
 
     /// The status of `service` now (nil: unknown service), then each change, until the
@@ -84,6 +90,11 @@ public final class HealthMonitor: Sendable {
     public func watch(_ service: String) -> AsyncStream<ServingStatus?> {
         let (stream, continuation) = AsyncStream<ServingStatus?>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let id: Int = state.withLock { state in
+            if state.draining {
+                continuation.yield(.notServing)
+                continuation.finish()
+                return -1
+            }
             let id = state.nextWatcher
             state.nextWatcher += 1
             state.watchers[id] = (service, continuation)

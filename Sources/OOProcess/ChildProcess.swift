@@ -23,6 +23,8 @@ public final class ChildProcess: Sendable {
         var openStreams: Int
         var status: Int32?
         var waiters: [CheckedContinuation<Int32, Never>] = []
+        /// The write end of the child's stdin pipe (-1: none, or closed).
+        var lifeline: Int32 = -1
     }
     private let state: Mutex<State>
 
@@ -39,14 +41,27 @@ public final class ChildProcess: Sendable {
 
     /// Starts `executable` (looked up in `PATH`) with `arguments`, in `directory` (default:
     /// ours), with stdin from /dev/null and stdout/stderr captured.
+    ///
+    /// - Parameters:
+    ///   - environment: the child's environment; nil: ours.
+    ///   - lifeline: give the child a pipe as stdin whose write end only this object holds:
+    ///     the child sees EOF on stdin when ``closeLifeline()`` is called or this process
+    ///     exits in any way (even `kill -9`), and can stop then instead of living on as an
+    ///     orphan.
     public init(
-        _ executable: String, _ arguments: [String], directory: String? = nil, output: OutputMode = .separate
+        _ executable: String, _ arguments: [String], directory: String? = nil, output: OutputMode = .separate,
+        environment: [String: String]? = nil, lifeline: Bool = false
     ) throws(ChildProcessError) {
-        var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
+        var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1], inPipe: [Int32] = [-1, -1]
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        if lifeline {
+            guard oo_pipe_cloexec(&inPipe) == 0 else { throw ChildProcessError(message: "pipe2 failed: errno \(errno)") }
+            posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
         let captured: Int
         switch output {
         case .file(let path):
@@ -89,14 +104,21 @@ public final class ChildProcess: Sendable {
         posix_spawnattr_setsigmask(&attributes, &empty)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, "/usr/bin/env", &actions, &attributes, &cArguments, environ)
-        for fd in [outPipe[1], errPipe[1]] where fd >= 0 { close(fd) }
+        let result: Int32
+        if let environment {
+            var cEnvironment: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+            defer { for entry in cEnvironment { free(entry) } }
+            result = posix_spawn(&pid, "/usr/bin/env", &actions, &attributes, &cArguments, &cEnvironment)
+        } else {
+            result = posix_spawn(&pid, "/usr/bin/env", &actions, &attributes, &cArguments, environ)
+        }
+        for fd in [outPipe[1], errPipe[1], inPipe[0]] where fd >= 0 { close(fd) }
         guard result == 0 else {
-            for fd in [outPipe[0], errPipe[0]] where fd >= 0 { close(fd) }
+            for fd in [outPipe[0], errPipe[0], inPipe[1]] where fd >= 0 { close(fd) }
             throw ChildProcessError(message: "Could not start \(executable): \(String(cString: strerror(result))).")
         }
         self.pid = pid
-        self.state = Mutex(State(openStreams: captured))
+        self.state = Mutex(State(openStreams: captured, lifeline: inPipe[1]))
         if outPipe[0] >= 0 { Self.startReader(fd: outPipe[0], process: self, isError: false) }
         if errPipe[0] >= 0 { Self.startReader(fd: errPipe[0], process: self, isError: true) }
         Self.startWaiter(process: self)
@@ -124,6 +146,30 @@ public final class ChildProcess: Sendable {
     public func signal(_ signal: Int32) {
         guard !hasExited, pid > 0 else { return }
         kill(-pid, signal)
+    }
+
+    /// Closes the child's stdin lifeline (see `init`): the child reads EOF.
+    public func closeLifeline() {
+        let fd = state.withLock { state -> Int32 in
+            defer { state.lifeline = -1 }
+            return state.lifeline
+        }
+        if fd >= 0 { close(fd) }
+    }
+
+    deinit {
+        let fd = state.withLock { $0.lifeline }
+        if fd >= 0 { close(fd) }
+    }
+
+    /// Waits at most `timeout` for the exit: its status, or nil when it is still running.
+    public func exitStatus(within timeout: Duration) async -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let status = state.withLock({ $0.openStreams == 0 ? $0.status : nil }) { return status }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return state.withLock { $0.openStreams == 0 ? $0.status : nil }
     }
 
     /// Waits for the exit and the end of its output: the exit status, or 128 + the signal

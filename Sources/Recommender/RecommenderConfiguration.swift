@@ -27,6 +27,10 @@ public struct RecommenderConfiguration: Sendable, Hashable {
     /// the active one, so the active policy's done-rate can be compared with it. Default 0.
     public var controlShare = 0.0
     public var controlPolicy = "random"
+    /// Every candidate's features and every policy's scores are kept this long after the
+    /// tip (for offline evaluation), then pruned; the tip and its served features stay.
+    /// Default 30 days.
+    public var candidateRetention: Duration = .seconds(30 * 86_400)
     /// How often rewards that could not be sent to ml-serving are retried. Default 1 s.
     public var outboxRetryInterval: Duration = .seconds(1)
 

@@ -4,6 +4,7 @@ import MLProtos
 import OOMesh
 import RecommenderProtos
 import SwiftProtobuf
+import Synchronization
 
 /// `oo.recommender.v1.Recommender`: turns a user's open tasks into a tip. For each request
 /// it builds every candidate's features (the registered `oo.ml.v1.TipFeatures`), asks
@@ -17,6 +18,9 @@ public final class RecommenderService: Oo_Recommender_V1_Recommender_ServiceProt
     private let modelServing: Oo_Ml_V1_ModelServing_Client
     private let feed: TipFeed
     private let logger: Logger
+    /// Whether a flush of the outbox is running (one at a time, so no reward is sent twice
+    /// by two flushes reading the same rows).
+    private let flushing = Mutex(false)
 
     /// Opens the recommender's database and scores through `modelServing`.
     public init(
@@ -30,43 +34,69 @@ public final class RecommenderService: Oo_Recommender_V1_Recommender_ServiceProt
         self.logger = logger
     }
 
-    /// Sends queued rewards to ml-serving until cancelled, retrying those it could not send.
+    /// Sends queued rewards to ml-serving until cancelled, retrying those it could not
+    /// send, and prunes candidate details past their retention.
     public func run() async {
+        var lastPrune = ContinuousClock.now - .seconds(3600)
         while !Task.isCancelled {
             let sent = (try? await flushOutbox()) ?? 0
+            if ContinuousClock.now - lastPrune > .seconds(60) {
+                lastPrune = .now
+                let cutoff = Date().addingTimeInterval(-configuration.candidateRetention.seconds)
+                while let pruned = try? await store.pruneCandidates(before: cutoff, limit: 500), pruned > 0, !Task.isCancelled {}
+            }
             if sent == 0 { try? await Task.sleep(for: configuration.outboxRetryInterval) }
         }
     }
 
+    /// The server is draining: live tip subscriptions end (their clients reconnect
+    /// elsewhere) so they do not hold the drain open.
+    public func beginShutdown() { feed.close() }
+
     /// Rewards stored but not yet accepted by ml-serving.
     public func pendingRewards() async throws -> Int { try await store.pendingUpdateCount() }
 
-    /// Sends up to 64 queued rewards, oldest first; stops at the first failure. Returns how
-    /// many were sent.
+    /// Sends queued rewards, oldest first, until none is left or ml-serving cannot be
+    /// reached. One flush at a time: a caller finding one running returns at once (the
+    /// running one goes on until the outbox is empty). A reward ml-serving refuses for good
+    /// (an invalid value, a category over its arm limit) is moved to `outbox_dead` and
+    /// logged, so it cannot block the others. Returns how many were sent.
     @discardableResult
     func flushOutbox() async throws -> Int {
+        guard flushing.withLock({ busy in
+            defer { busy = true }
+            return !busy
+        }) else { return 0 }
+        defer { flushing.withLock { $0 = false } }
         var sent = 0
-        for update in try await store.pendingUpdates(limit: 64) {
-            let features = try Oo_Ml_V1_TipFeatures(serializedBytes: update.features)
-            do {
-                _ = try await modelServing.update(
-                    .with {
-                        $0.requestID = update.tipID
-                        $0.userID = update.user
-                        $0.features = features
-                        $0.reward = update.reward
-                    }, options: CallOptions(timeout: .seconds(2)))
-            } catch let error as RPCError where error.code == .invalidArgument {
-                // ml-serving will never accept it (e.g. a category beyond its arm limit): drop it, loudly.
-                logger.error("ml-serving refused a reward; dropped", metadata: ["tip": "\(update.tipID)", "error": "\(error)"])
-            } catch {
-                logger.debug("ml-serving unreachable; reward kept for retry", metadata: ["error": "\(error)"])
-                return sent
+        while true {
+            let batch = try await store.pendingUpdates(limit: 64)
+            if batch.isEmpty { return sent }
+            for update in batch {
+                guard let features = try? Oo_Ml_V1_TipFeatures(serializedBytes: update.features) else {
+                    try await store.deadLetter(update, reason: "the stored features do not parse")
+                    continue
+                }
+                do {
+                    _ = try await modelServing.update(
+                        .with {
+                            $0.requestID = update.tipID
+                            $0.userID = update.user
+                            $0.features = features
+                            $0.reward = update.reward
+                        }, options: CallOptions(timeout: .seconds(2)))
+                } catch let error as RPCError where [.invalidArgument, .resourceExhausted, .outOfRange].contains(error.code) {
+                    logger.error("ml-serving refused a reward for good; moved to outbox_dead", metadata: ["tip": "\(update.tipID)", "error": "\(error)"])
+                    try await store.deadLetter(update, reason: "\(error.code): \(error.message)")
+                    continue
+                } catch {
+                    logger.debug("ml-serving unreachable; rewards kept for retry", metadata: ["error": "\(error)"])
+                    return sent
+                }
+                try await store.markSent(seq: update.seq)
+                sent += 1
             }
-            try await store.markSent(seq: update.seq)
-            sent += 1
         }
-        return sent
     }
 
     // MARK: Recommend
@@ -100,14 +130,17 @@ public final class RecommenderService: Oo_Recommender_V1_Recommender_ServiceProt
                     }
                 }, options: try context.callOptions(limit: configuration.scoringTimeout))
         } catch let error as RPCError {
-            throw RPCError(code: Self.downstreamCode(error.code), message: "ml-serving could not score: \(error.message)", cause: error)
+            let code = Self.downstreamCode(error.code, callerTimeLeft: context.remainingTime)
+            throw RPCError(code: code, message: "ml-serving could not score: \(error.message)", cause: error)
         }
         let latency = ContinuousClock.now - started
         let serving = Self.inControlCohort(user, share: configuration.controlShare)
             ? scores.policies.first { $0.policy == configuration.controlPolicy } ?? scores.policies.first(where: \.active)
             : scores.policies.first(where: \.active)
-        guard let active = serving, active.scores.count == candidates.count, candidates.indices.contains(Int(active.chosen)) else {
-            throw RPCError(code: .internal, message: "ml-serving answered without a usable active policy.")
+        guard let active = serving, active.scores.count == candidates.count, candidates.indices.contains(Int(active.chosen)),
+              active.scores[Int(active.chosen)].isFinite
+        else {
+            throw RPCError(code: .internal, message: "ml-serving answered without a usable score from the serving policy.")
         }
         let chosen = Int(active.chosen)
         let task = candidates[chosen]
@@ -136,9 +169,13 @@ public final class RecommenderService: Oo_Recommender_V1_Recommender_ServiceProt
                 })
         }
         let hour = ContextFeatures.localTime(now, in: timeZone).hour
-        try await store.saveTip(
-            tip, category: task.category, hourBlock: ContextFeatures.hourBlock(hour), features: try features[chosen].serializedBytes(),
-            candidates: scored)
+        do {
+            try await store.saveTip(
+                tip, category: task.category, hourBlock: ContextFeatures.hourBlock(hour), features: try features[chosen].serializedBytes(),
+                candidates: scored)
+        } catch is RecommenderStore.TaskGone {
+            throw RPCError(code: .aborted, message: "The chosen task was done or removed while the tip was being chosen; ask again.")
+        }
         feed.publish(tip)
         return tip
     }
@@ -182,7 +219,12 @@ public final class RecommenderService: Oo_Recommender_V1_Recommender_ServiceProt
     public func listTips(request: Oo_Recommender_V1_ListTipsRequest, context: ServerContext) async throws -> Oo_Recommender_V1_ListTipsResponse {
         let user = try Self.requireUser(request.userID)
         let limit = request.limit <= 0 ? 20 : min(Int(request.limit), 200)
-        let tips = try await store.tips(user: user, limit: limit, before: request.beforeTipID.isEmpty ? nil : request.beforeTipID)
+        let tips: [Oo_Recommender_V1_Tip]
+        do {
+            tips = try await store.tips(user: user, limit: limit, before: request.beforeTipID.isEmpty ? nil : request.beforeTipID)
+        } catch is RecommenderStore.UnknownTip {
+            throw RPCError(code: .invalidArgument, message: "before_tip_id '\(request.beforeTipID)' is not one of this user's tips.")
+        }
         return .with { $0.tips = tips }
     }
 
@@ -274,12 +316,17 @@ public final class RecommenderService: Oo_Recommender_V1_Recommender_ServiceProt
         unixMS > 0 ? Date(timeIntervalSince1970: Double(unixMS) / 1000) : Date()
     }
 
-    /// The status a caller gets when a call this service made failed with `code`: the
-    /// downstream's client errors are our internal errors; its unavailability is ours.
-    static func downstreamCode(_ code: StatusCode) -> StatusCode {
+    /// The status a caller gets when the ml-serving call it caused failed with `code`:
+    /// ml-serving being down, slow, refusing its model or over a limit is this service
+    /// being unavailable (FAILED_PRECONDITION and RESOURCE_EXHAUSTED mean other things to
+    /// our callers); DEADLINE_EXCEEDED only when the caller's own deadline is what ran out.
+    static func downstreamCode(_ code: StatusCode, callerTimeLeft: Duration?) -> StatusCode {
         switch code {
-        case .unavailable, .deadlineExceeded, .resourceExhausted, .failedPrecondition, .cancelled: code
-        default: .internal
+        case .deadlineExceeded:
+            if let left = callerTimeLeft, left <= .milliseconds(50) { return .deadlineExceeded }
+            return .unavailable
+        case .unavailable, .resourceExhausted, .failedPrecondition, .cancelled, .aborted: return .unavailable
+        default: return .internal
         }
     }
 }

@@ -46,7 +46,9 @@ final class RecommenderStore: Sendable {
                 reaction INTEGER NOT NULL DEFAULT 0,
                 reacted_unix_ms INTEGER NOT NULL DEFAULT 0
             );
-            CREATE INDEX IF NOT EXISTS tips_by_user ON tips (user_id, created_unix_ms);
+            CREATE INDEX IF NOT EXISTS tips_by_user ON tips (user_id, created_unix_ms, reaction, category, project, hour_block);
+            CREATE INDEX IF NOT EXISTS tips_by_task ON tips (user_id, task_id, reaction, reacted_unix_ms);
+            CREATE INDEX IF NOT EXISTS tips_by_time ON tips (created_unix_ms);
             CREATE TABLE IF NOT EXISTS tip_candidates (
                 tip_id TEXT NOT NULL,
                 task_id TEXT NOT NULL,
@@ -57,7 +59,7 @@ final class RecommenderStore: Sendable {
                 tip_id TEXT NOT NULL,
                 task_id TEXT NOT NULL,
                 policy TEXT NOT NULL,
-                score REAL NOT NULL,
+                score REAL,
                 latency_us INTEGER NOT NULL
             );
             CREATE INDEX IF NOT EXISTS tip_scores_by_tip ON tip_scores (tip_id);
@@ -68,12 +70,21 @@ final class RecommenderStore: Sendable {
                 reward REAL NOT NULL,
                 at_unix_ms INTEGER NOT NULL
             );
+            CREATE INDEX IF NOT EXISTS reactions_by_user ON reactions (user_id);
             CREATE TABLE IF NOT EXISTS outbox (
                 seq INTEGER PRIMARY KEY AUTOINCREMENT,
                 user_id TEXT NOT NULL,
                 tip_id TEXT NOT NULL,
                 features BLOB NOT NULL,
                 reward REAL NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS outbox_by_user ON outbox (user_id);
+            CREATE TABLE IF NOT EXISTS outbox_dead (
+                seq INTEGER PRIMARY KEY,
+                user_id TEXT NOT NULL,
+                tip_id TEXT NOT NULL,
+                reward REAL NOT NULL,
+                reason TEXT NOT NULL
             );
             """)
     }
@@ -209,6 +220,11 @@ final class RecommenderStore: Sendable {
         _ tip: Oo_Recommender_V1_Tip, category: String, hourBlock: Int, features: Data, candidates: [ScoredCandidate]
     ) async throws {
         try await store.write { database in
+            // The task may have been done, or the user erased, while ml-serving scored:
+            // then nothing is stored (an erased user's data must not come back).
+            guard try !database.query(
+                "SELECT 1 FROM tasks WHERE user_id = ? AND task_id = ? AND done = 0", [.text(tip.userID), .text(tip.task.taskID)]
+            ).isEmpty else { throw TaskGone() }
             try database.query(
                 """
                 INSERT INTO tips (tip_id, user_id, task_id, created_unix_ms, policy, score, prompt_version, category, project,
@@ -224,7 +240,8 @@ final class RecommenderStore: Sendable {
                 try database.query(
                     "INSERT INTO tip_candidates (tip_id, task_id, features) VALUES (?, ?, ?)",
                     [.text(tip.tipID), .text(candidate.taskID), .blob(candidate.features)])
-                for score in candidate.scores {
+                // A policy that gave no finite score for this candidate is left out.
+                for score in candidate.scores where score.score.isFinite {
                     try database.query(
                         "INSERT INTO tip_scores (tip_id, task_id, policy, score, latency_us) VALUES (?, ?, ?, ?, ?)",
                         [.text(tip.tipID), .text(candidate.taskID), .text(score.policy), .real(score.score), .integer(score.latencyUS)])
@@ -232,6 +249,9 @@ final class RecommenderStore: Sendable {
             }
         }
     }
+
+    /// The tip's task is gone or done (see ``saveTip``).
+    struct TaskGone: Error {}
 
     /// What happened to a reaction.
     enum ReactionOutcome: Sendable {
@@ -295,6 +315,16 @@ final class RecommenderStore: Sendable {
         }
     }
 
+    /// Moves a reward ml-serving will never accept out of the outbox, keeping why.
+    func deadLetter(_ update: PendingUpdate, reason: String) async throws {
+        try await store.write { database in
+            try database.query(
+                "INSERT OR REPLACE INTO outbox_dead (seq, user_id, tip_id, reward, reason) VALUES (?, ?, ?, ?, ?)",
+                [.integer(update.seq), .text(update.user), .text(update.tipID), .real(update.reward), .text(reason)])
+            try database.query("DELETE FROM outbox WHERE seq = ?", [.integer(update.seq)])
+        }
+    }
+
     func markSent(seq: Int64) async throws {
         try await store.write { database in
             try database.query("DELETE FROM outbox WHERE seq = ?", [.integer(seq)])
@@ -305,7 +335,10 @@ final class RecommenderStore: Sendable {
         try await store.read { Int(try $0.query("SELECT COUNT(*) FROM outbox").first?.first?.integer ?? 0) }
     }
 
-    /// The user's tips, newest first.
+    /// `before_tip_id` names no tip of the user.
+    struct UnknownTip: Error {}
+
+    /// The user's tips, newest first (in the order they were produced).
     func tips(user: String, limit: Int, before: String?) async throws -> [Oo_Recommender_V1_Tip] {
         try await store.read { database in
             var sql = """
@@ -316,6 +349,9 @@ final class RecommenderStore: Sendable {
                 """
             var parameters: [SQLiteValue] = [.text(user)]
             if let before {
+                guard try !database.query("SELECT 1 FROM tips WHERE tip_id = ? AND user_id = ?", [.text(before), .text(user)]).isEmpty else {
+                    throw UnknownTip()
+                }
                 sql += " AND p.rowid < (SELECT rowid FROM tips WHERE tip_id = ? AND user_id = ?)"
                 parameters += [.text(before), .text(user)]
             }
@@ -346,6 +382,21 @@ final class RecommenderStore: Sendable {
         }
     }
 
+    /// Deletes the per-candidate features and scores of up to `limit` tips produced before
+    /// `cutoff` (the tips themselves, with the served features, stay); the number of tips
+    /// pruned.
+    func pruneCandidates(before cutoff: Date, limit: Int) async throws -> Int {
+        try await store.write { database in
+            let old = "SELECT tip_id FROM tips WHERE created_unix_ms < ? AND tip_id IN (SELECT tip_id FROM tip_candidates) LIMIT ?"
+            let ids = try database.query(old, [.integer(Self.ms(cutoff)), .integer(Int64(limit))]).compactMap { $0.first?.text }
+            for id in ids {
+                try database.query("DELETE FROM tip_scores WHERE tip_id = ?", [.text(id)])
+                try database.query("DELETE FROM tip_candidates WHERE tip_id = ?", [.text(id)])
+            }
+            return ids.count
+        }
+    }
+
     /// Erases everything held for `user`; the number of rows deleted.
     func deleteUser(_ user: String) async throws -> Int64 {
         try await store.write { database in
@@ -356,6 +407,7 @@ final class RecommenderStore: Sendable {
                 "DELETE FROM tip_candidates WHERE tip_id IN (\(tipIDs))",
                 "DELETE FROM reactions WHERE user_id = ?",
                 "DELETE FROM outbox WHERE user_id = ?",
+                "DELETE FROM outbox_dead WHERE user_id = ?",
                 "DELETE FROM tips WHERE user_id = ?",
                 "DELETE FROM tasks WHERE user_id = ?",
                 "DELETE FROM users WHERE user_id = ?",

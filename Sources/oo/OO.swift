@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMeshLinux
 import Foundation
 import ExampleProtos
 import ExampleService
@@ -13,11 +14,14 @@ struct OO: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "oo",
         abstract: "oO mesh: run and call oO's RPC services.",
-        subcommands: [Serve.self, Up.self, Simulate.self, Health.self, Demo.self, Bench.self, BenchScoring.self, Schema.self])
+        subcommands: [Serve.self, Up.self, Simulate.self, Health.self, Demo.self, Bench.self, BenchScoring.self, Schema.self, Call.self])
 
     /// Runs the command; usage errors exit with status 2 (not ArgumentParser's 64), as the
     /// CI checks document.
     static func main() async {
+        // Line-buffered even into a pipe or file, so progress shows as it happens (and
+        // what `oo up` prints reaches whoever waits for it).
+        oo_line_buffer_stdout()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MeshRuntime
 import OOMesh
+import OOMeshHTTP2
 
 /// `oo simulate`: the main job. Simulated users live through days of tips via the gateway
 /// over real RPC; at the end it prints the learning curve (done-rate per day of the active
@@ -22,7 +23,7 @@ struct Simulate: AsyncParsableCommand {
     @Option(help: "Seed of the simulated world.") var seed: UInt64 = 7
     @Option(help: "Users simulated at once.") var concurrency = 8
     @Option(name: .customLong("data-dir"), help: "Where the mesh keeps its data and logs, and the chart goes.") var dataDirectory = "oo-simulation"
-    @Flag(help: "Delete --data-dir first, so the run starts from nothing.") var reset = false
+    @Flag(help: "Delete --data-dir first (only one oo simulate made), so the run starts from nothing.") var reset = false
     @Option(name: .customLong("base-port"), help: "The port of the mesh's gateway (the others follow it).") var basePort = 50061
     @Option(help: "Use the gateway already running at host:port instead of starting a mesh.") var gateway: String?
     @Option(name: .customLong("jwt-secret-file"), help: "With --gateway: the gateway's HS256 secret file.") var jwtSecretFile: String?
@@ -41,8 +42,7 @@ struct Simulate: AsyncParsableCommand {
     }
 
     func run() async throws {
-        if reset { try? FileManager.default.removeItem(atPath: dataDirectory) }
-        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        try prepareDataDirectory()
         var simulation = SimulationConfiguration()
         simulation.users = users
         simulation.days = days
@@ -58,6 +58,12 @@ struct Simulate: AsyncParsableCommand {
             report = try await Simulator(configuration: simulation, host: host, port: port, jwtSecret: Array(secret.utf8)).run { print("oo simulate: \($0)") }
         } else {
             let launcher = MeshLauncher(configuration: meshConfiguration(dataDirectory: dataDirectory, basePort: basePort, controlShare: 0.5))
+            // Interrupted: exit at once; the services see their stdin lifeline close and stop.
+            let signals = TerminationSignals { _ in
+                print("oo simulate: interrupted; the mesh stops on its own")
+                Foundation.exit(130)
+            }
+            defer { signals.cancel() }
             print("oo simulate: starting the mesh under \(dataDirectory)")
             let running = try await launcher.start { print("oo simulate: \($0)") }
             do {
@@ -75,6 +81,27 @@ struct Simulate: AsyncParsableCommand {
             print("oo simulate: the mesh is stopped")
         }
         try printReport(report)
+    }
+
+    /// The marker file that makes a directory one `oo simulate` made (and may delete).
+    static let marker = ".oo-simulation"
+
+    /// A fresh data directory: a run on another run's data would start with a trained
+    /// bandit and a history of tips. `--reset` deletes only a directory `oo simulate` made.
+    private func prepareDataDirectory() throws {
+        let manager = FileManager.default
+        let contents = (try? manager.contentsOfDirectory(atPath: dataDirectory)) ?? []
+        if gateway == nil && !contents.isEmpty {
+            guard contents.contains(Self.marker) else {
+                throw ValidationError("--data-dir \(dataDirectory) is not empty and was not made by oo simulate; pick another directory.")
+            }
+            guard reset else {
+                throw ValidationError("--data-dir \(dataDirectory) holds an earlier run; add --reset to start over, or pick another directory.")
+            }
+            try manager.removeItem(atPath: dataDirectory)
+        }
+        try manager.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        manager.createFile(atPath: dataDirectory + "/" + Self.marker, contents: Data())
     }
 
     private func printReport(_ report: SimulationReport) throws {

@@ -20,7 +20,20 @@ struct Up: AsyncParsableCommand {
 
     func run() async throws {
         let launcher = MeshLauncher(configuration: meshConfiguration(dataDirectory: dataDirectory, basePort: basePort, controlShare: controlShare))
-        let running = try await launcher.start { print("oo up: \($0)") }
+        // Interrupted while starting: exit; the services started so far see their stdin
+        // lifeline close and stop on their own.
+        let starting = TerminationSignals { _ in
+            print("oo up: interrupted while starting; the services started so far stop on their own")
+            Foundation.exit(130)
+        }
+        let running: [MeshLauncher.Running]
+        do {
+            running = try await launcher.start { print("oo up: \($0)") }
+            starting.cancel()
+        } catch {
+            starting.cancel()
+            throw error
+        }
         print("oo up: the mesh is up; the gateway is at \(launcher.configuration.layout.address(of: "gateway")). Ctrl-C stops it.")
         print("oo up: tokens are HS256 with the secret in \(launcher.jwtSecretPath), issuer oo-dev, audience oo-gateway.")
         let stop = await waitForSignalOrExit(running)
@@ -44,20 +57,14 @@ func waitForSignalOrExit(_ running: [MeshLauncher.Running]) async -> String {
     let (events, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(8))
     let signals = TerminationSignals { number in continuation.yield(number == SIGINT ? "interrupted" : "terminated") }
     defer { signals.cancel() }
-    return await withTaskGroup(of: String?.self) { group in
-        group.addTask {
-            for await event in events { return event }
-            return nil
+    // Unstructured on purpose: a task waiting for an exit cannot be cancelled, and a group
+    // would wait for it; each ends when its service does (every service is stopped next).
+    for entry in running {
+        Task {
+            let status = await entry.process.exitStatus()
+            continuation.yield("\(entry.service.name) exited on its own (status \(status); log \(entry.logPath))")
         }
-        for entry in running {
-            group.addTask {
-                let status = await entry.process.exitStatus()
-                return "\(entry.service.name) exited on its own (status \(status); log \(entry.logPath))"
-            }
-        }
-        let first = (await group.next() ?? nil) ?? "stopped"
-        continuation.finish()
-        group.cancelAll()
-        return first
     }
+    for await event in events { return event }
+    return "stopped"
 }

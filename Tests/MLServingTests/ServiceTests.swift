@@ -47,6 +47,21 @@ struct ServiceTests {
         }
     }
 
+    @Test("Update is idempotent by request id: a resent update changes nothing, another id is learned")
+    func idempotentUpdate() async throws {
+        let schema = try await featuresSchema()
+        try await withTemporaryDirectory { directory in
+            let configuration = testConfiguration(directory)
+            let service = try await ModelServingService.open(configuration: configuration, servingSchema: schema, health: HealthMonitor())
+            let features = tipStream(count: 1, categories: ["sleep"])[0]
+            let first = try await service.update(request: updateRequest(features, reward: 1, requestID: "tip-1"), context: context())
+            let resent = try await service.update(request: updateRequest(features, reward: 1, requestID: "tip-1"), context: context())
+            let other = try await service.update(request: updateRequest(features, reward: 0, requestID: "tip-2"), context: context())
+            #expect(first.updates == 1 && resent.updates == 1 && other.updates == 2)
+            #expect(try countRows(configuration.databasePath, "update_log") == 2)
+        }
+    }
+
     @Test("the active policy is configuration: thompson active marks thompson")
     func activePolicy() async throws {
         let schema = try await featuresSchema()

@@ -76,8 +76,11 @@ func scoreRequest(_ features: [Oo_Ml_V1_TipFeatures], requestID: String = "r") -
     }
 }
 
-/// An update request.
-func updateRequest(_ features: Oo_Ml_V1_TipFeatures, reward: Double, user: String = "u", requestID: String = "r") -> Oo_Ml_V1_UpdateRequest {
+/// An update request, with a fresh request id unless one is given (Update is idempotent
+/// by request id).
+func updateRequest(
+    _ features: Oo_Ml_V1_TipFeatures, reward: Double, user: String = "u", requestID: String = UUID().uuidString
+) -> Oo_Ml_V1_UpdateRequest {
     .with {
         $0.userID = user
         $0.requestID = requestID
@@ -108,7 +111,7 @@ func tipStream(count: Int, categories: [String], seed: UInt64 = 11) -> [Oo_Ml_V1
 func train(_ service: ModelServingService, count: Int, categories: [String] = ["sleep", "hydration", "focus"], user: String = "u", seed: UInt64 = 11) async throws {
     for (index, features) in tipStream(count: count, categories: categories, seed: seed).enumerated() {
         let reward = features.tipCategory == "sleep" ? 0.8 * features.categoryDoneRate : 0.3
-        _ = try await service.update(request: updateRequest(features, reward: reward, user: user, requestID: "\(user)-\(index)"), context: context())
+        _ = try await service.update(request: updateRequest(features, reward: reward, user: user, requestID: "\(user)-\(seed)-\(index)"), context: context())
     }
 }
 

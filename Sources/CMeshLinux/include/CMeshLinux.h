@@ -32,5 +32,7 @@ int oo_eventfd(void);
 int oo_pipe_cloexec(int fds[2]);
 /// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC.
 int oo_accept(int fd);
+/// Makes stdout line-buffered (Swift cannot touch C's `stdout` global under strict concurrency).
+void oo_line_buffer_stdout(void);
 
 #endif

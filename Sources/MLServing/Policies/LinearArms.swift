@@ -65,8 +65,57 @@ struct RidgeArm: Sendable, Hashable {
                 }
             }
         }
-        theta = Self.multiply(aInverse, b)
         count += 1
+        // Sherman–Morrison accumulates rounding error over many updates (A⁻¹ drifting from
+        // the inverse of A, eventually losing positive definiteness); every
+        // `refreshInterval` updates, or whenever the result is not finite, A⁻¹ is
+        // recomputed from A itself. Deterministic, so replays and restores still match.
+        if count % Self.refreshInterval == 0 || !Self.allFinite(aInverse) {
+            refreshInverse()
+        }
+        theta = Self.multiply(aInverse, b)
+    }
+
+    /// How many updates pass between recomputations of A⁻¹ from A.
+    static let refreshInterval: Int64 = 1024
+
+    private static func allFinite(_ inverse: [Double]) -> Bool {
+        inverse.allSatisfy(\.isFinite)
+    }
+
+    /// A⁻¹ recomputed from A through its Cholesky factor (A = LLᵀ, A⁻¹ = L⁻ᵀL⁻¹), exactly
+    /// symmetric. Keeps the current A⁻¹ if A cannot be factored even with jitter.
+    mutating func refreshInverse() {
+        let d = b.count
+        var jitter = 0.0
+        var factor: [Double]?
+        for _ in 0..<8 {
+            factor = Self.cholesky(a, d, jitter: jitter)
+            if factor != nil { break }
+            jitter = jitter == 0 ? 1e-10 : jitter * 100
+        }
+        guard let l = factor else { return }
+        var inverse = [Double](repeating: 0, count: d * d)
+        for column in 0..<d {
+            // L y = e_column (forward), then Lᵀ x = y (backward).
+            var y = [Double](repeating: 0, count: d)
+            for i in 0..<d {
+                var sum = i == column ? 1.0 : 0.0
+                for k in 0..<i { sum -= l[i * d + k] * y[k] }
+                y[i] = sum / l[i * d + i]
+            }
+            let x = Self.solveTransposed(l, y)
+            for i in 0..<d { inverse[i * d + column] = x[i] }
+        }
+        for i in 0..<d {
+            for j in (i + 1)..<max(i + 1, d) {
+                let mean = (inverse[i * d + j] + inverse[j * d + i]) / 2
+                inverse[i * d + j] = mean
+                inverse[j * d + i] = mean
+            }
+        }
+        guard inverse.allSatisfy(\.isFinite) else { return }
+        aInverse = inverse
     }
 
     /// M·v for a d×d row-major M.
@@ -173,6 +222,11 @@ struct LinearArms: Sendable, Hashable {
     mutating func learn(arm: String, features: [Double], reward: Double) throws(PolicyError) {
         guard features.count == dimension else { throw .dimensionMismatch(expected: dimension, actual: features.count) }
         guard reward.isFinite else { throw .invalidReward(reward) }
+        // Non-finite features would make A, A⁻¹ and θ NaN for good; finite but huge ones
+        // could overflow them. The featurizer's values are within [0, 2].
+        guard features.allSatisfy({ $0.isFinite && abs($0) <= 1e6 }), abs(reward) <= 1e6 else {
+            throw .invalidParameter("features and rewards must be finite and at most 1e6 in magnitude.")
+        }
         guard canLearn(arm: arm) else { throw .tooManyArms(arm: arm, limit: maxArms) }
         arms[arm, default: RidgeArm(dimension: dimension)].learn(features, reward: reward)
     }
@@ -206,6 +260,10 @@ struct LinearArms: Sendable, Hashable {
             let b = try reader.doubles(dimension)
             let inverse = try reader.doubles(dimension * dimension)
             let theta = try reader.doubles(dimension)
+            // A NaN or infinity would poison every score of the arm from now on.
+            guard a.allSatisfy(\.isFinite), b.allSatisfy(\.isFinite), inverse.allSatisfy(\.isFinite), theta.allSatisfy(\.isFinite) else {
+                throw .corruptSnapshot("arm '\(name)' holds a number that is not finite.")
+            }
             arms[name] = RidgeArm(count: learned, a: a, b: b, aInverse: inverse, theta: theta)
         }
     }

@@ -18,6 +18,10 @@ final class TestHTTPServer: Sendable {
     enum Behavior: Sendable {
         case status(Int)
         case silent
+        /// Answers `status` with `Location: location`.
+        case redirect(Int, String)
+        /// Answers 200 and then streams body bytes until the client hangs up (at most 256 MiB).
+        case endlessBody
     }
 
     private struct State {
@@ -32,6 +36,8 @@ final class TestHTTPServer: Sendable {
     private let behavior: Behavior
     private let state = Mutex(State())
     private let finished = Mutex(false)
+    /// Body bytes sent by `.endlessBody` before the client hung up.
+    let bodyBytesSent = Mutex(0)
 
     /// Listens on `port` (0: any free port).
     init(port: Int = 0, behavior: Behavior = .status(204)) throws {
@@ -100,9 +106,28 @@ final class TestHTTPServer: Sendable {
             if let request = Self.read(connection) {
                 state.withLock { $0.requests.append(request) }
             }
-            if case .status(let code) = behavior {
+            switch behavior {
+            case .status(let code):
                 let response = "HTTP/1.1 \(code) Test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
                 _ = response.utf8CString.withUnsafeBufferPointer { send(connection, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL)) }
+            case .redirect(let code, let location):
+                let response = "HTTP/1.1 \(code) Moved\r\nLocation: \(location)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                _ = response.utf8CString.withUnsafeBufferPointer { send(connection, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL)) }
+            case .endlessBody:
+                var timeout = timeval(tv_sec: 2, tv_usec: 0)
+                setsockopt(connection, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n"
+                _ = head.utf8CString.withUnsafeBufferPointer { send(connection, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL)) }
+                let chunk = [UInt8](repeating: UInt8(ascii: "x"), count: 64 << 10)
+                var sent = 0
+                while sent < 256 << 20, !state.withLock({ $0.stopped }) {
+                    let count = chunk.withUnsafeBufferPointer { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                    guard count > 0 else { break }
+                    sent += count
+                }
+                bodyBytesSent.withLock { $0 += sent }
+            case .silent:
+                break
             }
             close(connection)
         }

@@ -18,7 +18,8 @@ public enum Oo_Ml_V1_ModelServing {
             public static let descriptor = MethodDescriptor(service: "oo.ml.v1.ModelServing", method: "Score", kind: .unary)
         }
 
-        /// Teaches every policy the reward of one chosen candidate.
+        /// Teaches every policy the reward of one chosen candidate. Idempotent by request_id:
+        /// an update resent with a request id already applied changes nothing.
         public enum Update {
             public typealias Input = Oo_Ml_V1_UpdateRequest
             public typealias Output = Oo_Ml_V1_UpdateResponse
@@ -51,7 +52,8 @@ public protocol Oo_Ml_V1_ModelServing_ServiceProtocol: RPCService {
     /// what serving sends; health is then NOT_SERVING).
     func score(request: Oo_Ml_V1_ScoreRequest, context: ServerContext) async throws -> Oo_Ml_V1_ScoreResponse
 
-    /// Teaches every policy the reward of one chosen candidate.
+    /// Teaches every policy the reward of one chosen candidate. Idempotent by request_id:
+    /// an update resent with a request id already applied changes nothing.
     func update(request: Oo_Ml_V1_UpdateRequest, context: ServerContext) async throws -> Oo_Ml_V1_UpdateResponse
 
     /// The policies, which is active, and how much each has learned.
@@ -134,7 +136,8 @@ public struct Oo_Ml_V1_ModelServing_Client: Sendable {
         )
     }
 
-    /// Teaches every policy the reward of one chosen candidate.
+    /// Teaches every policy the reward of one chosen candidate. Idempotent by request_id:
+    /// an update resent with a request id already applied changes nothing.
     public func update(
         _ request: Oo_Ml_V1_UpdateRequest,
         metadata: Metadata = [:],
@@ -143,7 +146,8 @@ public struct Oo_Ml_V1_ModelServing_Client: Sendable {
         try await update(request, metadata: metadata, options: options) { $0.message }
     }
 
-    /// Teaches every policy the reward of one chosen candidate.
+    /// Teaches every policy the reward of one chosen candidate. Idempotent by request_id:
+    /// an update resent with a request id already applied changes nothing.
     public func update<Result: Sendable>(
         _ request: Oo_Ml_V1_UpdateRequest,
         metadata: Metadata = [:],
