@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", exact: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", exact: "1.7.3"),
     ],
     targets: [
         // C libraries, reached through pkg-config.
@@ -117,6 +119,14 @@ let package = Package(
             dependencies: ["OOMesh", "OOMeshProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Generated/oo/notifier/v1", swiftSettings: swiftSettings),
         .target(
+            name: "ReflectionProtos",
+            dependencies: ["OOMesh", "OOMeshProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Generated/grpc/reflection/v1", swiftSettings: swiftSettings),
+        .target(
+            name: "ReflectionV1AlphaProtos",
+            dependencies: ["OOMesh", "OOMeshProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Generated/grpc/reflection/v1alpha", swiftSettings: swiftSettings),
+        .target(
             name: "BenchProtos",
             dependencies: ["OOMesh", "OOMeshProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Generated/bench/v1", swiftSettings: swiftSettings),
@@ -146,6 +156,7 @@ let package = Package(
                 "OOMesh", "OOMeshHTTP2", "OOSchema", "SchemaRegistry", "RegistryProtos", "ExampleService", "ExampleProtos",
                 "BenchProtos", "OOStorage", "OOHealth", "HealthProtos", "OOAuth", "MLServing", "MLProtos", "Notifier",
                 "NotifierProtos", "Recommender", "RecommenderProtos", "Gateway", "GatewayProtos", "OOProcess", "MeshRuntime",
+                "OOReflection", "ReflectionProtos", "OODynamic", "CMeshLinux", "OOObservability",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -156,6 +167,31 @@ let package = Package(
         .target(
             name: "OOHealth",
             dependencies: ["OOMesh", "HealthProtos", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: swiftSettings),
+        // gRPC server reflection (v1 and v1alpha) from the generated embedded descriptors.
+        .target(
+            name: "OOReflection",
+            dependencies: [
+                "OOMesh", "ReflectionProtos", "ReflectionV1AlphaProtos", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: swiftSettings),
+        // `oo call`'s engine: a server reflection client, and JSON ⇄ protobuf binary driven by descriptors.
+        .target(
+            name: "OODynamic",
+            dependencies: ["OOMesh", "ReflectionProtos", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: swiftSettings),
+        // Observability: gRPC metrics (grpc-prometheus names) through swift-metrics and a
+        // Prometheus text exporter, W3C trace context through swift-distributed-tracing,
+        // call logs with trace ids, and the admin endpoint that serves /metrics.
+        .target(
+            name: "OOObservability",
+            dependencies: [
+                "OOMesh",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings),
         // JSON Web Tokens on OpenSSL's libcrypto: HS256 and ES256, the claims the gateway checks.
         .target(name: "OOAuth", dependencies: ["COpenSSL"], swiftSettings: swiftSettings),
@@ -258,6 +294,14 @@ let package = Package(
                 "Gateway", "GatewayProtos", "Recommender", "RecommenderProtos", "MLServing", "MLProtos", "Notifier",
                 "NotifierProtos", "OOAuth", "OOHealth", "HealthProtos", "OOMesh", "OOMeshHTTP2", "OOProcess", "OOStorage",
                 "MeshRuntime",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "OODynamicTests",
+            dependencies: [
+                "OODynamic", "OOReflection", "OOMesh", "OOMeshHTTP2", "ReflectionProtos", "ExampleService", "ExampleProtos",
+                "HealthProtos", "OOHealth", "GRPCTestingProtos", "OOProcess",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: swiftSettings),

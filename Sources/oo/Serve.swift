@@ -1,4 +1,5 @@
 import ArgumentParser
+import ExampleProtos
 import ExampleService
 import Foundation
 import Gateway
@@ -14,6 +15,10 @@ import OOAuth
 import OOHealth
 import OOMesh
 import OOMeshHTTP2
+import Instrumentation
+import Metrics
+import OOObservability
+import OOReflection
 import OOSchema
 import Recommender
 import RecommenderProtos
@@ -60,6 +65,10 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("control-share"), help: "recommender: share of users served by the random control policy (default 0).")
     var controlShare: Double?
     @Option(name: .customLong("active-policy"), help: "ml-serving: the policy that serves (default linucb).") var activePolicy: String?
+    @Option(name: .customLong("admin-port"), help: "The port of the admin HTTP endpoint serving /metrics (default: the service port + 100; -1: none).")
+    var adminPort: Int?
+    @Flag(name: .customLong("exit-when-stdin-closes"), help: "Drain and exit when standard input reaches EOF (oo up gives each service this lifeline).")
+    var exitWhenStdinCloses = false
     @Option(name: .customLong("linucb-alpha"), help: "ml-serving: LinUCB's exploration weight α (default 0.3).") var linucbAlpha: Double?
 
     func run() async throws {
@@ -70,13 +79,21 @@ struct Serve: AsyncParsableCommand {
         let data = settings.string(dataDirectory, "data-dir", default: "oo-data")
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         let databasePath = settings.string(database, "database", default: "\(data)/\(service.rawValue).sqlite")
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+        // Logs carry the current call's trace ids; metrics go to a Prometheus registry served
+        // on the admin port; traces follow W3C traceparent across every hop.
+        LoggingSystem.bootstrap({ label, metadataProvider in
+            var handler = StreamLogHandler.standardError(label: label, metadataProvider: metadataProvider)
             handler.logLevel = .info
             return handler
-        }
+        }, metadataProvider: TraceMetadata.provider)
+        let metrics = PrometheusRegistry()
+        MetricsSystem.bootstrap(metrics)
+        InstrumentationSystem.bootstrap(MeshTracer(logger: Logger(label: "oo.tracing")))
         let logger = Logger(label: "oo.\(service.rawValue)")
         let health = HealthMonitor(initial: .unknown)
+        let adminPort = try settings.int(self.adminPort, "admin-port", default: port == 0 ? 0 : port + 100)
+        let admin = adminPort < 0 ? nil : try AdminServer(host: host, port: adminPort, registry: metrics)
+        defer { admin?.stop() }
 
         // Downstream clients: their connections run for as long as the server does.
         var clients: [GRPCClient] = []
@@ -85,25 +102,35 @@ struct Serve: AsyncParsableCommand {
                 throw SettingsError(message: "\(service.rawValue) needs --\(name) host:port (or \(Settings.variable(name))).")
             }
             let (host, port) = try parseAddress(address, for: name)
-            let client = GRPCClient(transport: try HTTP2ClientTransport(host: host, port: port))
+            let client = GRPCClient(
+                transport: try HTTP2ClientTransport(host: host, port: port),
+                interceptors: [ClientTracingInterceptor(), ClientMetricsInterceptor()])
             clients.append(client)
             return client
         }
 
         let transport = try HTTP2ServerTransport(host: host, port: port)
         var services: [any RPCService] = [HealthService(monitor: health)]
-        var interceptors: [any ServerInterceptor] = []
+        // Tracing outermost, so metrics, the call log and authentication run inside the span.
+        var interceptors: [any ServerInterceptor] = [
+            ServerTracingInterceptor(), ServerMetricsInterceptor(), ServerCallLoggingInterceptor(logger: logger),
+        ]
         var background: [@Sendable () async -> Void] = []
+        var onDrain: [@Sendable () -> Void] = []
         var pendingMLServing: (@Sendable () async throws -> ModelServingService)?
         var serviceName = ""
+        // The .proto files reflection describes: the service's and health's.
+        var protoFiles: [EmbeddedProtoFile] = [Grpc_Health_V1_HealthProtoFile.descriptors]
 
         switch service {
         case .greeter:
             services.append(Greeter())
             serviceName = "oo.example.v1.Greeter"
+            protoFiles.append(Oo_Example_V1_GreeterProtoFile.descriptors)
         case .registry:
             services.append(SchemaRegistryService(store: try SchemaStore(path: databasePath)))
             serviceName = "oo.registry.v1.SchemaRegistry"
+            protoFiles.append(Oo_Registry_V1_RegistryProtoFile.descriptors)
         case .notifier:
             var configuration = NotifierConfiguration.defaults
             configuration.databasePath = databasePath
@@ -111,6 +138,7 @@ struct Serve: AsyncParsableCommand {
             services.append(notifier)
             background.append { await notifier.dispatcher.run() }
             serviceName = NotifierService.serviceName
+            protoFiles.append(Oo_Notifier_V1_NotifierProtoFile.descriptors)
         case .recommender:
             var configuration = RecommenderConfiguration.defaults
             configuration.databasePath = databasePath
@@ -122,7 +150,9 @@ struct Serve: AsyncParsableCommand {
             let recommender = try RecommenderService(configuration: configuration, modelServing: modelServing, logger: logger)
             services.append(recommender)
             background.append { await recommender.run() }
+            onDrain.append { recommender.beginShutdown() }
             serviceName = Oo_Recommender_V1_Recommender.descriptor.fullyQualifiedService
+            protoFiles.append(Oo_Recommender_V1_RecommenderProtoFile.descriptors)
         case .gateway:
             let configuration = GatewayConfiguration.defaults
             let verifier = try JWTVerifier(configuration: try jwtConfiguration(settings))
@@ -137,6 +167,7 @@ struct Serve: AsyncParsableCommand {
                 verifier: verifier, guardedServices: [Oo_Gateway_V1_Gateway.descriptor.fullyQualifiedService],
                 configuration: configuration))
             serviceName = Oo_Gateway_V1_Gateway.descriptor.fullyQualifiedService
+            protoFiles.append(Oo_Gateway_V1_GatewayProtoFile.descriptors)
         case .mlServing:
             var configuration = MLServingConfiguration.defaults
             configuration.databasePath = databasePath
@@ -159,23 +190,42 @@ struct Serve: AsyncParsableCommand {
                     registry: registryClient.map { Oo_Registry_V1_SchemaRegistry_Client(wrapping: $0) }, logger: logger)
             }
             serviceName = ModelServingService.serviceName
+            protoFiles.append(Oo_Ml_V1_ServingProtoFile.descriptors)
         }
 
         let downstream = clients
         try await withThrowingTaskGroup(of: Void.self) { group in
             for client in downstream { group.addTask { try await client.runConnections() } }
             if let open = pendingMLServing { services.append(try await open()) }
+            // Server reflection (v1 and v1alpha), for grpcurl, grpc_cli and `oo call`.
+            let reflection = try ReflectionService(services: services, files: protoFiles)
+            services += [reflection, reflection.v1alpha]
             let server = GRPCServer(transport: transport, services: services, interceptors: interceptors)
-            let signals = TerminationSignals { _ in
+            let drainHooks = onDrain
+            let drain: @Sendable () -> Void = {
                 health.enterDraining()
+                for hook in drainHooks { hook() }
                 server.beginGracefulShutdown()
             }
+            let signals = TerminationSignals { _ in drain() }
             defer { signals.cancel() }
+            if exitWhenStdinCloses {
+                Thread.detachNewThread {
+                    var buffer = [UInt8](repeating: 0, count: 256)
+                    while true {
+                        let count = read(0, &buffer, buffer.count)
+                        if count > 0 || (count < 0 && errno == EINTR) { continue }
+                        break
+                    }
+                    logger.info("standard input closed (the launcher is gone): draining")
+                    drain()
+                }
+            }
             if health.status(of: serviceName) == nil { health.setStatus(.serving, for: serviceName) }
             health.setStatus(.serving)
             for work in background { group.addTask { await work() } }
             logger.info("serving \(service.rawValue) on \(host):\(transport.port)")
-            print("oo: serving \(service.rawValue) on \(host):\(transport.port)")
+            print("oo: serving \(service.rawValue) on \(host):\(transport.port)" + (admin.map { " (metrics on http://\(host):\($0.port)/metrics)" } ?? ""))
             try await server.serve()
             for service in services {
                 if let modelServing = service as? ModelServingService { await modelServing.shutdown() }

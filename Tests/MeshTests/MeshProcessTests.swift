@@ -20,9 +20,13 @@ struct MeshProcessTests {
         var configuration = MeshLauncher.Configuration()
         configuration.executable = executable
         configuration.dataDirectory = directory.path
-        configuration.layout = MeshLayout(basePort: Int.random(in: 20_000...40_000) / 10 * 10)
+        configuration.layout = MeshLayout(basePort: Self.basePort())
         return (MeshLauncher(configuration: configuration), directory)
     }
+
+    /// A block of five ports below Linux's ephemeral range (32768-60999), so port-0 binds
+    /// elsewhere in the tests cannot take them; the launcher refuses a taken one.
+    static func basePort() -> Int { Int.random(in: 12_000...30_000) / 10 * 10 }
 
     static func secret(_ launcher: MeshLauncher) throws -> [UInt8] {
         Array(try String(contentsOfFile: launcher.jwtSecretPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines).utf8)
@@ -107,16 +111,22 @@ struct MeshProcessTests {
         #expect(running.allSatisfy { $0.process.hasExited })
     }
 
-    @Test("oo simulate on its own mesh: the bandit learns, nothing fails, the chart is written, nothing is left running")
+    @Test("oo simulate on its own mesh: tips served by both policies, nothing fails, the chart is written, nothing is left running")
     func simulate() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("oo-sim-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let base = Int.random(in: 20_000...40_000) / 10 * 10
-        let result = try await ChildProcess.run(Self.executable, [
+        let base = Self.basePort()
+        let child = try ChildProcess(Self.executable, [
             "simulate", "--users", "8", "--days", "3", "--sessions-per-day", "4", "--data-dir", directory.path, "--base-port", "\(base)",
         ])
-        let output = String(decoding: result.standardOutput, as: UTF8.self)
-        #expect(result.status == 0, "oo simulate failed:\n\(output)\n\(String(decoding: result.standardError, as: UTF8.self))")
+        guard let status = await child.exitStatus(within: .seconds(120)) else {
+            child.signal(SIGKILL)
+            Issue.record("oo simulate did not finish within 120 s:\n\(String(decoding: child.standardOutput, as: UTF8.self))")
+            return
+        }
+        let output = String(decoding: child.standardOutput, as: UTF8.self)
+        #expect(status == 0, "oo simulate failed:\n\(output)\n\(String(decoding: child.standardError, as: UTF8.self))")
+        #expect(output.contains("linucb") && output.contains("random"))
         #expect(output.contains("failed: none"))
         #expect(output.contains("Latency per hop"))
         #expect(output.contains("gateway→ml-serving"))
@@ -130,6 +140,147 @@ struct MeshProcessTests {
             }
         }
         #expect(refused == .unavailable)
+    }
+}
+
+extension MeshProcessTests {
+    @Test("oo up: Ctrl-C stops every service; a second oo up on the same ports is refused while the first runs")
+    func upAndInterrupt() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("oo-up-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let base = Self.basePort()
+        let up = try ChildProcess(Self.executable, ["up", "--data-dir", directory.path, "--base-port", "\(base)"])
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !String(decoding: up.standardOutput, as: UTF8.self).contains("the mesh is up"), ContinuousClock.now < deadline, !up.hasExited {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(String(decoding: up.standardOutput, as: UTF8.self).contains("the mesh is up"))
+        // A second mesh on the same ports is refused, naming the port.
+        let second = try await ChildProcess.run(Self.executable, ["up", "--data-dir", directory.path + "-2", "--base-port", "\(base)"])
+        #expect(second.status != 0)
+        #expect(String(decoding: second.standardError, as: UTF8.self).contains("in use"))
+        try? FileManager.default.removeItem(atPath: directory.path + "-2")
+
+        up.signal(SIGINT)
+        let status = await up.exitStatus(within: .seconds(60))
+        #expect(status == 0, "oo up did not stop cleanly: \(String(decoding: up.standardOutput, as: UTF8.self))")
+        // Every port is free again.
+        for offset in 0..<5 {
+            #expect((try? HTTP2ServerTransport(host: "127.0.0.1", port: base + offset))?.beginGracefulShutdown() != nil, "port \(base + offset) still taken")
+        }
+    }
+}
+
+extension MeshProcessTests {
+    /// Runs tools/interop/reflection_client.py (grpcio's reflection client) and parses its
+    /// one line of JSON.
+    static func reflectionClient(_ arguments: [String]) async throws -> [String: Any] {
+        let script = FileManager.default.currentDirectoryPath + "/tools/interop/reflection_client.py"
+        let child = try ChildProcess("python3", [script] + arguments)
+        guard await child.exitStatus(within: .seconds(60)) == 0 else {
+            child.signal(SIGKILL)
+            throw MeshError(message: "reflection_client \(arguments) failed: \(String(decoding: child.standardError, as: UTF8.self))")
+        }
+        let object = try JSONSerialization.jsonObject(with: child.standardOutput)
+        return object as? [String: Any] ?? [:]
+    }
+
+    @Test("every service answers grpcio's reflection client (list, describe) and a JSON call through the gateway works")
+    func reflectionOnEveryService() async throws {
+        let (launcher, directory) = Self.launcher()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let running = try await launcher.start()
+        do {
+            let layout = launcher.configuration.layout
+            for service in MeshLayout.services {
+                let listed = try await Self.reflectionClient(["list", layout.address(of: service.name)])
+                let services = listed["services"] as? [String] ?? []
+                #expect(services.contains(service.grpcService), "\(service.name) lists \(services)")
+                #expect(services.contains("grpc.health.v1.Health") && services.contains("grpc.reflection.v1.ServerReflection"))
+                let methods = (listed["methods"] as? [String: [String]])?[service.grpcService] ?? []
+                #expect(!methods.isEmpty, "\(service.name)'s methods are described")
+            }
+            let token = try JWTSigner(hs256Secret: try Self.secret(launcher)).sign(
+                subject: "json-user", issuer: "oo-dev", audience: "oo-gateway", expiresAt: Date().addingTimeInterval(600))
+            let gateway = layout.address(of: "gateway")
+            let imported = try await Self.reflectionClient([
+                "call", gateway, "oo.gateway.v1.Gateway/ImportTasks",
+                #"{"tasksJson": "[{\"id\": \"1\", \"content\": \"water the plants\", \"labels\": [\"chores\"]}]"}"#,
+                "authorization:Bearer \(token)",
+            ])
+            #expect(imported["imported"] as? Int == 1, "\(imported)")
+            let tip = try await Self.reflectionClient(["call", gateway, "oo.gateway.v1.Gateway/GetNextTip", "{}", "authorization:Bearer \(token)"])
+            #expect((tip["tip"] as? [String: Any])?["content"] as? String == "water the plants", "\(tip)")
+            let refused = try await Self.reflectionClient(["call", gateway, "oo.gateway.v1.Gateway/GetNextTip", "{}"])
+            #expect(refused["error"] as? String == "UNAUTHENTICATED", "\(refused)")
+        } catch {
+            await MeshLauncher.stop(running, timeout: .seconds(10))
+            throw error
+        }
+        await MeshLauncher.stop(running, timeout: .seconds(10))
+    }
+}
+
+extension MeshProcessTests {
+    /// GET `http://127.0.0.1:port/path` with a raw socket client (bounded by `timeout`).
+    static func httpGet(port: Int, path: String) async throws -> String {
+        let script = "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:\(port)\(path)', timeout=10).read().decode())"
+        let child = try ChildProcess("python3", ["-c", script])
+        guard await child.exitStatus(within: .seconds(30)) == 0 else {
+            child.signal(SIGKILL)
+            throw MeshError(message: "GET \(path) on \(port) failed: \(String(decoding: child.standardError, as: UTF8.self))")
+        }
+        return String(decoding: child.standardOutput, as: UTF8.self)
+    }
+
+    @Test("one trace id follows a call gateway → recommender → ml-serving and notifier in the logs; /metrics counts it")
+    func tracingAndMetrics() async throws {
+        let (launcher, directory) = Self.launcher()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let running = try await launcher.start()
+        do {
+            let layout = launcher.configuration.layout
+            let token = try JWTSigner(hs256Secret: try Self.secret(launcher)).sign(
+                subject: "traced-user", issuer: "oo-dev", audience: "oo-gateway", expiresAt: Date().addingTimeInterval(600))
+            let traceID = TraceIDs.random(hexDigits: 32)
+            let traceparent = "00-\(traceID)-\(TraceIDs.random(hexDigits: 16))-01"
+            let transport = try HTTP2ClientTransport(host: layout.host, port: layout.port(of: "gateway"))
+            try await withGRPCClient(transport: transport) { client in
+                let gateway = Oo_Gateway_V1_Gateway_Client(wrapping: client)
+                _ = try await gateway.importTasks(.with { $0.tasksJson = tasksJSON(3) }, metadata: ["authorization": .string("Bearer \(token)")])
+                let metadata: Metadata = ["authorization": .string("Bearer \(token)"), "traceparent": .string(traceparent)]
+                _ = try await gateway.getNextTip(.init(), metadata: metadata, options: CallOptions(timeout: .seconds(10)))
+            }
+            // Every hop logged the call with the caller's trace id.
+            try await Task.sleep(for: .milliseconds(300))
+            for service in ["gateway", "recommender", "ml-serving", "notifier"] {
+                let log = try String(contentsOfFile: "\(directory.path)/logs/\(service).log", encoding: .utf8)
+                #expect(log.contains("trace_id=\(traceID)"), "\(service)'s log has the trace id")
+            }
+            // The gateway's and the recommender's metrics, in Prometheus's format.
+            let gatewayMetrics = try await Self.httpGet(port: layout.adminPort(of: "gateway"), path: "/metrics")
+            #expect(gatewayMetrics.contains(
+                #"grpc_server_handled_total{grpc_type="unary",grpc_service="oo.gateway.v1.Gateway",grpc_method="GetNextTip",grpc_code="OK"} 1"#))
+            #expect(gatewayMetrics.contains("# TYPE grpc_server_handling_seconds histogram"))
+            #expect(gatewayMetrics.contains(#"grpc_server_handling_seconds_bucket{grpc_type="unary",grpc_service="oo.gateway.v1.Gateway",grpc_method="GetNextTip",le="+Inf"} 1"#))
+            #expect(gatewayMetrics.contains(#"grpc_client_handled_total{grpc_type="unary",grpc_service="oo.notifier.v1.Notifier",grpc_method="Deliver",grpc_code="OK"} 1"#))
+            let recommenderMetrics = try await Self.httpGet(port: layout.adminPort(of: "recommender"), path: "/metrics")
+            #expect(recommenderMetrics.contains(#"grpc_client_started_total{grpc_type="unary",grpc_service="oo.ml.v1.ModelServing",grpc_method="Score"} 1"#))
+            #expect(recommenderMetrics.contains(#"grpc_server_msg_sent_total{grpc_type="unary",grpc_service="oo.recommender.v1.Recommender",grpc_method="Recommend"} 1"#))
+            let missing = try await Self.httpGet(port: layout.adminPort(of: "gateway"), path: "/metrics").isEmpty
+            #expect(!missing)
+        } catch {
+            await MeshLauncher.stop(running, timeout: .seconds(10))
+            throw error
+        }
+        await MeshLauncher.stop(running, timeout: .seconds(10))
+    }
+}
+
+/// Random lowercase hex ids.
+enum TraceIDs {
+    static func random(hexDigits: Int) -> String {
+        String((0..<hexDigits).map { _ in "0123456789abcdef".randomElement()! })
     }
 }
 

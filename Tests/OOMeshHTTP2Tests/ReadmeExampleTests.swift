@@ -67,6 +67,34 @@ struct ReadmeExampleTests {
         }
     }
 
+    @Test("README: replicas and retries; a name that does not resolve fails calls with UNAVAILABLE saying why")
+    func replicasAndRetries() async throws {
+        // From the README:
+        // Every address dns:///ml-serving:50053 resolves to (re-resolved every 30 s and when one
+        // fails), or a fixed list: "ipv4:10.0.0.1:50053,10.0.0.2:50053". Round robin by default.
+        let transport = try LoadBalancedClientTransport(target: "dns:///ml-serving:50053")
+        let client = GRPCClient(transport: transport, serviceConfiguration: try ServiceConfiguration(json: """
+            {"methodConfig": [{"name": [{"service": "oo.ml.v1.ModelServing"}], "timeout": "2s",
+                               "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.1s", "maxBackoff": "1s",
+                                               "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}],
+             "retryThrottling": {"maxTokens": 10, "tokenRatio": 0.1}}
+            """))
+        #expect(client.serviceConfiguration.configuration(for: MethodDescriptor(service: "oo.ml.v1.ModelServing", method: "Score"))?
+            .retryPolicy?.maxAttempts == 3)
+        // No such host here: calls fail fast, naming the target.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await client.runConnections() }
+            defer { client.beginGracefulShutdown() }
+            do {
+                _ = try await Oo_Example_V1_Greeter_Client(wrapping: client).sayHello(.with { $0.name = "x" }, options: CallOptions(timeout: .seconds(5)))
+                Issue.record("a call to a name that does not resolve succeeded")
+            } catch let error as RPCError {
+                #expect(error.code == .unavailable)
+                #expect(error.message.contains("dns:///ml-serving:50053"))
+            }
+        }
+    }
+
     @Test("every Swift block in the README appears verbatim in compiled code")
     func readmeSnippetsAreCompiled() throws {
         let readme = try String(contentsOf: repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)

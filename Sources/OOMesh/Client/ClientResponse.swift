@@ -163,8 +163,9 @@ public struct StreamingClientResponse<Message: Sendable>: Sendable {
 
 extension ClientResponse {
     /// Reads a single-message response: headers, exactly one message, an OK status.
+    /// `commit` is marked when response headers arrive (the call can no longer be retried).
     static func read(
-        from inbound: RPCAsyncSequence<RPCResponsePart>, deserializer: any MessageDeserializer<Message>
+        from inbound: RPCAsyncSequence<RPCResponsePart>, deserializer: any MessageDeserializer<Message>, commit: AttemptCommit? = nil
     ) async throws -> ClientResponse {
         var iterator = inbound.makeAsyncIterator()
         var metadata = Metadata()
@@ -173,6 +174,7 @@ extension ClientResponse {
         while let part = try await iterator.next() {
             switch part {
             case .metadata(let headers):
+                commit?.commit()
                 metadata = headers
             case .message(let bytes, let flags):
                 guard message == nil else {

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Makes calls over a client transport. Generated client stubs wrap one.
 ///
 /// The transport must be running for calls to complete: use
@@ -7,11 +9,21 @@ public final class GRPCClient: Sendable {
     /// The transport calls go through.
     public let transport: any ClientTransport
     private let interceptors: [any ClientInterceptor]
+    /// Default timeouts and retry policies per method.
+    public let serviceConfiguration: ServiceConfiguration
+    private let throttle: RetryThrottle?
 
-    /// Creates a client; `interceptors` run around every call, first one outermost.
-    public init(transport: any ClientTransport, interceptors: [any ClientInterceptor] = []) {
+    /// Creates a client; `interceptors` run around every call, first one outermost (once
+    /// per call, retries included); `serviceConfiguration` gives per-method default
+    /// timeouts and retry policies.
+    public init(
+        transport: any ClientTransport, interceptors: [any ClientInterceptor] = [],
+        serviceConfiguration: ServiceConfiguration = ServiceConfiguration()
+    ) {
         self.transport = transport
         self.interceptors = interceptors
+        self.serviceConfiguration = serviceConfiguration
+        self.throttle = serviceConfiguration.retryThrottling.map(RetryThrottle.init)
     }
 
     /// Runs the transport's connections until ``beginGracefulShutdown()`` and the end of
@@ -36,10 +48,10 @@ public final class GRPCClient: Sendable {
         onResponse: (ClientResponse<Response>) async throws -> Result
     ) async throws -> Result {
         let bytes = try serializeRequest(request, serializer)
-        let response = try await call(descriptor, metadata, options) { stream in
+        let response = try await call(descriptor, metadata, options, retryable: true) { stream, commit in
             try await stream.outbound.write(contentsOf: [.message(bytes, [])])
             await stream.outbound.finish()
-            return try await ClientResponse.read(from: stream.inbound, deserializer: deserializer)
+            return try await ClientResponse.read(from: stream.inbound, deserializer: deserializer, commit: commit)
         }
         return try await onResponse(response)
     }
@@ -55,7 +67,7 @@ public final class GRPCClient: Sendable {
         requestProducer: (RPCWriter<Request>) async throws -> Void,
         onResponse: (ClientResponse<Response>) async throws -> Result
     ) async throws -> Result {
-        let response = try await call(descriptor, metadata, options) { stream in
+        let response = try await call(descriptor, metadata, options) { stream, _ in
             let writer = RPCWriter(wrapping: SerializingWriter(base: stream.outbound, serializer: serializer, wrap: { .message($0, $1) }))
             do {
                 try await requestProducer(writer)
@@ -80,10 +92,12 @@ public final class GRPCClient: Sendable {
         onResponse: (StreamingClientResponse<Response>) async throws -> Result
     ) async throws -> Result {
         let bytes = try serializeRequest(request, serializer)
-        return try await call(descriptor, metadata, options) { stream in
+        return try await call(descriptor, metadata, options, retryable: true) { stream, commit in
             try await stream.outbound.write(contentsOf: [.message(bytes, [])])
             await stream.outbound.finish()
             let response = try await StreamingClientResponse.read(from: stream.inbound, deserializer: deserializer)
+            // Headers are in: the call is committed, and `onResponse` sees it exactly once.
+            commit.commit()
             return try await onResponse(response)
         }
     }
@@ -100,7 +114,7 @@ public final class GRPCClient: Sendable {
         requestProducer: @escaping @Sendable (RPCWriter<Request>) async throws -> Void,
         onResponse: (StreamingClientResponse<Response>) async throws -> Result
     ) async throws -> Result {
-        try await call(descriptor, metadata, options) { stream in
+        try await call(descriptor, metadata, options) { stream, _ in
             let writer = RPCWriter(wrapping: SerializingWriter(base: stream.outbound, serializer: serializer, wrap: { .message($0, $1) }))
             return try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -119,22 +133,61 @@ public final class GRPCClient: Sendable {
         }
     }
 
-    /// Runs the interceptors, opens a stream, sends the request metadata, runs `body`.
+    /// Runs the interceptors, then the attempts: each opens a stream, sends the request
+    /// metadata and runs `body`. A `retryable` call (its requests all known up front) is
+    /// tried again under the method's retry policy while `body` has not committed it (no
+    /// response headers yet), within the call's one deadline and the client's throttle.
     private func call<Result: Sendable>(
-        _ descriptor: MethodDescriptor, _ metadata: Metadata, _ options: CallOptions,
-        _ body: (RPCStream<RPCResponsePart, RPCRequestPart>) async throws -> Result
+        _ descriptor: MethodDescriptor, _ metadata: Metadata, _ options: CallOptions, retryable: Bool = false,
+        _ body: (RPCStream<RPCResponsePart, RPCRequestPart>, AttemptCommit) async throws -> Result
     ) async throws -> Result {
+        let methodConfiguration = serviceConfiguration.configuration(for: descriptor)
+        var options = options
+        if options.timeout == nil { options.timeout = methodConfiguration?.timeout }
         let head = ClientCallHead(descriptor: descriptor, metadata: metadata, options: options)
+        let policy = retryable ? methodConfiguration?.retryPolicy : nil
         return try await intercept(head, index: interceptors.startIndex) { head in
-            do {
-                return try await transport.withStream(descriptor: head.descriptor, options: head.options) { stream in
-                    try await stream.outbound.write(.metadata(head.metadata))
-                    return try await body(stream)
+            let deadline = head.options.timeout.map { ContinuousClock.now + $0 }
+            var attempt = 1
+            var backoffBound = policy?.initialBackoff ?? .zero
+            while true {
+                let commit = AttemptCommit()
+                var attemptOptions = head.options
+                var attemptMetadata = head.metadata
+                if let deadline { attemptOptions.timeout = deadline - .now }
+                if attempt > 1 { attemptMetadata.addString("\(attempt - 1)", forKey: "grpc-previous-rpc-attempts") }
+                let error: RPCError
+                do {
+                    let result = try await transport.withStream(descriptor: head.descriptor, options: attemptOptions) { stream in
+                        try await stream.outbound.write(.metadata(attemptMetadata))
+                        return try await body(stream, commit)
+                    }
+                    throttle?.recordSuccess()
+                    return result
+                } catch let rpcError as RPCError {
+                    error = rpcError
+                } catch {
+                    throw RPCError(converting: error)
                 }
-            } catch let error as RPCError {
-                throw error
-            } catch {
-                throw RPCError(converting: error)
+                guard let policy, !commit.isCommitted, policy.retryableStatusCodes.contains(error.code) else {
+                    if let policy, policy.retryableStatusCodes.contains(error.code) { _ = throttle?.recordFailure() }
+                    throw error
+                }
+                let throttleAllows = throttle?.recordFailure() ?? true
+                guard throttleAllows, attempt < policy.maxAttempts, !Task.isCancelled else { throw error }
+                // The server may say when (or that not) to retry.
+                let delay: Duration
+                if let pushback = error.metadata.firstString(forKey: "grpc-retry-pushback-ms") {
+                    guard let milliseconds = Int64(pushback), milliseconds >= 0 else { throw error }
+                    delay = .milliseconds(milliseconds)
+                } else {
+                    let bound = backoffBound / .milliseconds(1)
+                    delay = .milliseconds(Int64(Double.random(in: 0...max(bound, 0))))
+                    backoffBound = min(backoffBound * policy.backoffMultiplier, policy.maxBackoff)
+                }
+                if let deadline, ContinuousClock.now + delay >= deadline { throw error }
+                try await Task.sleep(for: delay)
+                attempt += 1
             }
         }
     }
@@ -186,4 +239,13 @@ public func withGRPCClient<Result: Sendable>(
         try await group.waitForAll()
         return result
     }
+}
+
+/// Whether an attempt got far enough (response headers arrived) that it must not be retried.
+final class AttemptCommit: Sendable {
+    private let committed = Mutex(false)
+
+    func commit() { committed.withLock { $0 = true } }
+
+    var isCommitted: Bool { committed.withLock { $0 } }
 }

@@ -50,7 +50,7 @@ public final class GRPCServer: Sendable {
             return  // The stream failed before it began; the transport has torn it down.
         }
 
-        let descriptor = streamContext.descriptor
+        var descriptor = streamContext.descriptor
         guard let handler = router.handler(for: descriptor.path) else {
             let message = router.hasService(descriptor.service)
                 ? "Method '\(descriptor.method)' is not implemented by service '\(descriptor.service)'."
@@ -59,6 +59,7 @@ public final class GRPCServer: Sendable {
             return
         }
 
+        descriptor.kind = router.kind(for: descriptor.path) ?? descriptor.kind
         let context = ServerContext(
             descriptor: descriptor, requestMetadata: requestMetadata,
             peer: streamContext.peer, deadline: streamContext.deadline, peerIdentity: streamContext.peerIdentity,

@@ -15,6 +15,7 @@ public struct RPCRouter: Sendable {
 
     private(set) var handlers: [String: MethodHandler] = [:]
     private(set) var services: Set<String> = []
+    private var kinds: [String: RPCKind] = [:]
 
     /// Creates an empty router.
     public init() {}
@@ -22,12 +23,19 @@ public struct RPCRouter: Sendable {
     /// The methods registered so far.
     public var methods: [String] { handlers.keys.sorted() }
 
+    /// The fully qualified names of the services registered so far, sorted.
+    public var serviceNames: [String] { services.sorted() }
+
     mutating func register(_ descriptor: MethodDescriptor, _ handler: @escaping MethodHandler) {
         handlers[descriptor.path] = handler
+        kinds[descriptor.path] = descriptor.kind
         services.insert(descriptor.service)
     }
 
     func handler(for path: String) -> MethodHandler? { handlers[path] }
+
+    /// The call shape a method was registered with.
+    func kind(for path: String) -> RPCKind? { kinds[path] }
 
     func hasService(_ name: String) -> Bool { services.contains(name) }
 
@@ -47,6 +55,7 @@ public struct RPCRouter: Sendable {
             parts.append(.message(bytes, []))
             parts.append(.status(.ok, context.trailingMetadata))
             try await outbound.write(contentsOf: parts)
+            context.noteResponseMessages(1)
         }
     }
 
@@ -65,6 +74,7 @@ public struct RPCRouter: Sendable {
             parts.append(.message(bytes, []))
             parts.append(.status(.ok, context.trailingMetadata))
             try await outbound.write(contentsOf: parts)
+            context.noteResponseMessages(1)
         }
     }
 

@@ -36,6 +36,7 @@ public struct ResponseWriter<Message: Sendable>: RPCWriterProtocol {
             }
         }
         try await outbound.write(contentsOf: parts)
+        head.noteSent(messages.count)
     }
 }
 
@@ -45,6 +46,9 @@ final class ResponseHead: Sendable {
     private let sent = Mutex(false)
 
     init(context: ServerContext) { self.context = context }
+
+    /// Counts response messages sent, on the context (for metrics).
+    func noteSent(_ count: Int) { context.noteResponseMessages(count) }
 
     /// The response metadata, the first time only. When messages follow, it carries the
     /// handler's choice of response encoding for the transport.

@@ -28,6 +28,8 @@ public final class ServerContext: Sendable {
     }
     private let outgoing = Mutex(Outgoing())
     private let lastRequestCompressed = Atomic<Bool>(false)
+    private let received = Atomic<Int>(0)
+    private let sent = Atomic<Int>(0)
 
     /// Creates a context.
     public init(
@@ -88,5 +90,15 @@ public final class ServerContext: Sendable {
 
     func noteRequestMessage(_ flags: MessageFlags) {
         lastRequestCompressed.store(flags.contains(.compressed), ordering: .relaxed)
+        received.add(1, ordering: .relaxed)
     }
+
+    func noteResponseMessages(_ count: Int) {
+        sent.add(count, ordering: .relaxed)
+    }
+
+    /// Request messages the handler has read so far (for metrics interceptors).
+    public var messagesReceived: Int { received.load(ordering: .relaxed) }
+    /// Response messages handed to the transport so far (for metrics interceptors).
+    public var messagesSent: Int { sent.load(ordering: .relaxed) }
 }

@@ -22,6 +22,19 @@ enum Socket {
         var storage = sockaddr_storage()
         var length: socklen_t = 0
         var family: Int32 { Int32(storage.ss_family) }
+
+        /// The address as numeric text (`127.0.0.1`, `::1`).
+        var numericHost: String {
+            var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            var copy = storage
+            let status = withUnsafePointer(to: &copy) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    getnameinfo($0, length, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST)
+                }
+            }
+            guard status == 0 else { return "" }
+            return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
     }
 
     /// Resolves a numeric or named host (`127.0.0.1`, `::1`, `localhost`).

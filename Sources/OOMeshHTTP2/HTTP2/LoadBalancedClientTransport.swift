@@ -1,0 +1,214 @@
+import OOMesh
+import Synchronization
+
+/// How a ``LoadBalancedClientTransport`` picks the endpoint of each call.
+public enum LoadBalancingPolicy: Sendable, Hashable {
+    /// The first endpoint that is not failing; the others only when it fails.
+    case pickFirst
+    /// Each call to the next endpoint in turn, skipping those that are failing.
+    case roundRobin
+}
+
+/// A client transport over every endpoint a target resolves to (``ResolverTarget``): one
+/// ``HTTP2ClientTransport`` per endpoint, a call to the one the policy picks. Endpoints
+/// whose last connection attempt failed (`transientFailure`) are skipped while others are
+/// usable; a DNS target is resolved again every `reresolutionInterval` and soon after an
+/// endpoint fails, so replicas that come and go are followed. Calls that fail on an
+/// endpoint that died are retried elsewhere when the client's service config has a retry
+/// policy for UNAVAILABLE (``ServiceConfiguration``).
+public final class LoadBalancedClientTransport: ClientTransport {
+    /// Settings; every default stated.
+    public struct Configuration: Sendable, Hashable {
+        /// Default round robin.
+        public var policy: LoadBalancingPolicy = .roundRobin
+        /// Each endpoint's transport settings (TLS, HTTP/2, backoff).
+        public var endpoint: HTTP2ClientTransport.Configuration = .defaults
+        /// How often a DNS target is resolved again. Default 30 s.
+        public var reresolutionInterval: Duration = .seconds(30)
+        /// The soonest a failing endpoint triggers another resolution. Default 2 s.
+        public var minimumReresolutionInterval: Duration = .seconds(2)
+        /// At most this many endpoints are used (the first ones resolved). Default 64.
+        public var maxEndpoints = 64
+
+        public init() {}
+
+        public static var defaults: Configuration { Configuration() }
+    }
+
+    /// One endpoint and its transport.
+    private struct Subchannel: Sendable {
+        let endpoint: ResolverTarget.Endpoint
+        let transport: HTTP2ClientTransport
+    }
+
+    private struct State {
+        var subchannels: [Subchannel] = []
+        var next = 0
+        var lastResolution = ContinuousClock.now
+        var shuttingDown = false
+        /// Why the last resolution failed, if it did.
+        var resolutionError: String?
+        /// Transports removed by a resolution, or new ones, that `connect()` must run.
+        var pendingRuns: [HTTP2ClientTransport] = []
+        var runner: AsyncStream<HTTP2ClientTransport>.Continuation?
+    }
+
+    public let target: ResolverTarget
+    public let configuration: Configuration
+    private let state = Mutex(State())
+    private let wake: AsyncStream<Void>.Continuation
+    private let wakes: AsyncStream<Void>
+
+    /// A transport to `target` (a malformed target throws). It is resolved at once; a name
+    /// that does not resolve yet is not an error: calls fail with UNAVAILABLE saying why
+    /// until a later resolution (periodic, or asked for by a failing call) finds endpoints.
+    public init(target: String, configuration: Configuration = .defaults) throws {
+        self.target = try ResolverTarget(target)
+        self.configuration = configuration
+        (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        resolve()
+    }
+
+    /// Resolves the target and applies the result; a failure is remembered for the calls.
+    private func resolve() {
+        do {
+            try apply(try target.resolve())
+            state.withLock { $0.resolutionError = nil }
+        } catch {
+            state.withLock {
+                $0.resolutionError = "\(error)"
+                $0.lastResolution = .now
+            }
+        }
+    }
+
+    /// The endpoints in use now, in order.
+    public var endpoints: [ResolverTarget.Endpoint] { state.withLock { $0.subchannels.map(\.endpoint) } }
+
+    /// Each endpoint's connection state.
+    public var connectionStates: [(endpoint: ResolverTarget.Endpoint, state: ConnectionState)] {
+        state.withLock { $0.subchannels.map { ($0.endpoint, $0.transport.connectionState) } }
+    }
+
+    /// Replaces the endpoint list, keeping the transports of endpoints still present.
+    private func apply(_ resolved: [ResolverTarget.Endpoint]) throws {
+        let wanted = Array(resolved.prefix(configuration.maxEndpoints))
+        guard !wanted.isEmpty else { return }  // keep the old list rather than none
+        let existing = state.withLock { state in Dictionary(uniqueKeysWithValues: state.subchannels.map { ($0.endpoint, $0) }) }
+        var fresh: [Subchannel] = []
+        var started: [HTTP2ClientTransport] = []
+        for endpoint in wanted {
+            if let kept = existing[endpoint] {
+                fresh.append(kept)
+            } else {
+                let transport = try HTTP2ClientTransport(host: endpoint.host, port: endpoint.port, configuration: configuration.endpoint)
+                fresh.append(Subchannel(endpoint: endpoint, transport: transport))
+                started.append(transport)
+            }
+        }
+        let removed = existing.values.filter { !wanted.contains($0.endpoint) }.map(\.transport)
+        let runner: AsyncStream<HTTP2ClientTransport>.Continuation? = state.withLock { state in
+            state.subchannels = fresh
+            state.next = state.next % fresh.count
+            state.lastResolution = .now
+            if state.runner == nil { state.pendingRuns += started }
+            return state.runner
+        }
+        if let runner { for transport in started { runner.yield(transport) } }
+        for transport in removed { transport.beginGracefulShutdown() }
+    }
+
+    public func connect() async throws {
+        let (runs, runner) = AsyncStream<HTTP2ClientTransport>.makeStream()
+        let pending = state.withLock { state in
+            state.runner = runner
+            defer { state.pendingRuns = [] }
+            return state.pendingRuns
+        }
+        for transport in pending { runner.yield(transport) }
+        await withTaskGroup(of: Void.self) { group in
+            // Every endpoint's transport runs here, until it is shut down.
+            group.addTask {
+                await withTaskGroup(of: Void.self) { transports in
+                    for await transport in runs {
+                        transports.addTask { try? await transport.connect() }
+                    }
+                }
+            }
+            // Resolution again: periodically, and when an endpoint fails.
+            if target.isDynamic {
+                group.addTask { [self] in
+                    while !Task.isCancelled && !state.withLock({ $0.shuttingDown }) {
+                        try? await Task.sleep(for: configuration.reresolutionInterval)
+                        wake.yield()
+                    }
+                }
+                group.addTask { [self] in
+                    for await _ in wakes {
+                        if state.withLock({ $0.shuttingDown }) { break }
+                        resolve()
+                    }
+                }
+            }
+            await group.next()  // the transports' runner ends after shutdown
+            group.cancelAll()
+        }
+    }
+
+    public func beginGracefulShutdown() {
+        let (subchannels, runner) = state.withLock { state in
+            state.shuttingDown = true
+            return (state.subchannels, state.runner)
+        }
+        for subchannel in subchannels { subchannel.transport.beginGracefulShutdown() }
+        runner?.finish()
+        wake.finish()
+    }
+
+    public func withStream<Result: Sendable>(
+        descriptor: MethodDescriptor, options: CallOptions,
+        _ body: (RPCStream<RPCResponsePart, RPCRequestPart>) async throws -> Result
+    ) async throws -> Result {
+        let transport = try pick()
+        return try await transport.withStream(descriptor: descriptor, options: options, body)
+    }
+
+    /// The endpoint for the next call under the policy, skipping failing ones while another
+    /// is usable; a failing one asks for an early resolution.
+    private func pick() throws -> HTTP2ClientTransport {
+        let (picked, anyFailing, resolveSoon) = state.withLock { state -> (HTTP2ClientTransport?, Bool, Bool) in
+            let count = state.subchannels.count
+            guard !state.shuttingDown else { return (nil, false, false) }
+            guard count > 0 else {
+                return (nil, true, ContinuousClock.now - state.lastResolution > configuration.minimumReresolutionInterval)
+            }
+            let connections = state.subchannels.map(\.transport.connectionState)
+            let usable = { (index: Int) -> Bool in connections[index] != .transientFailure && connections[index] != .shutdown }
+            let failing = (0..<count).contains { !usable($0) }
+            let soon = failing && ContinuousClock.now - state.lastResolution > configuration.minimumReresolutionInterval
+            switch configuration.policy {
+            case .pickFirst:
+                let index = (0..<count).first(where: usable) ?? 0
+                return (state.subchannels[index].transport, failing, soon)
+            case .roundRobin:
+                for offset in 0..<count {
+                    let index = (state.next + offset) % count
+                    if usable(index) {
+                        state.next = (index + 1) % count
+                        return (state.subchannels[index].transport, failing, soon)
+                    }
+                }
+                // Every endpoint is failing: try the next anyway (it fails fast or reconnects).
+                let index = state.next % count
+                state.next = (index + 1) % count
+                return (state.subchannels[index].transport, failing, soon)
+            }
+        }
+        if anyFailing && resolveSoon { wake.yield() }
+        guard let picked else {
+            let why = state.withLock { $0.shuttingDown ? "the client is shutting down" : ($0.resolutionError ?? "it resolved to no address") }
+            throw RPCError(code: .unavailable, message: "No endpoint for \(target): \(why).")
+        }
+        return picked
+    }
+}

@@ -1,0 +1,106 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Synchronization
+
+/// The admin endpoint: plain HTTP/1.1 on its own port, `GET /metrics` answering
+/// ``PrometheusRegistry/render()`` in Prometheus's text format (what Prometheus scrapes;
+/// it does not scrape h2c), anything else 404. One request per connection, served one at a
+/// time on a thread of its own, with a 2 s read timeout and requests of at most 8 KiB, so a
+/// slow or hostile client cannot hold memory or the thread for long.
+public final class AdminServer: Sendable {
+    /// The port it listens on (the one asked for, or the one the system picked for 0).
+    public let port: Int
+    private let fd: Int32
+    private let stopped = Atomic<Bool>(false)
+
+    /// Listens on `host:port` and serves `registry` until ``stop()``.
+    public init(host: String, port: Int, registry: PrometheusRegistry) throws {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_PASSIVE
+        var info: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &info) == 0, let first = info else {
+            throw AdminServerError(message: "Cannot resolve the admin address \(host):\(port).")
+        }
+        defer { freeaddrinfo(first) }
+        let socketFD = socket(first.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard socketFD >= 0 else { throw AdminServerError(message: "socket() failed: errno \(errno).") }
+        var one: Int32 = 1
+        setsockopt(socketFD, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        guard bind(socketFD, first.pointee.ai_addr, first.pointee.ai_addrlen) == 0, listen(socketFD, 16) == 0 else {
+            let code = errno
+            close(socketFD)
+            throw AdminServerError(message: "Cannot listen on the admin port \(host):\(port): \(String(cString: strerror(code))).")
+        }
+        var address = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        _ = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socketFD, $0, &length) }
+        }
+        let boundPort = withUnsafePointer(to: &address) { pointer -> Int in
+            pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }
+        }
+        self.fd = socketFD
+        self.port = boundPort
+        Thread.detachNewThread { [self, socketFD] in
+            while !self.stopped.load(ordering: .relaxed) {
+                let client = accept(socketFD, nil, nil)
+                if client < 0 {
+                    if errno == EINTR { continue }
+                    break
+                }
+                _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+                Self.serve(client, registry)
+                close(client)
+            }
+        }
+    }
+
+    /// Stops accepting connections.
+    public func stop() {
+        guard !stopped.exchange(true, ordering: .relaxed) else { return }
+        shutdown(fd, Int32(SHUT_RDWR))
+        close(fd)
+    }
+
+    private static func serve(_ client: Int32, _ registry: PrometheusRegistry) {
+        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var request: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        while request.count < 8192 {
+            let count = read(client, &buffer, buffer.count)
+            guard count > 0 else { break }
+            request += buffer[0..<count]
+            if request.count >= 4, request.suffix(4) == [13, 10, 13, 10] { break }
+        }
+        let line = String(decoding: request.prefix { $0 != 13 && $0 != 10 }, as: UTF8.self)
+        let parts = line.split(separator: " ")
+        let (status, type, body): (String, String, String)
+        if parts.count >= 2, parts[0] == "GET", parts[1] == "/metrics" || parts[1].hasPrefix("/metrics?") {
+            (status, type, body) = ("200 OK", "text/plain; version=0.0.4; charset=utf-8", registry.render())
+        } else {
+            (status, type, body) = ("404 Not Found", "text/plain; charset=utf-8", "Only GET /metrics is served here.\n")
+        }
+        let bytes = Array(body.utf8)
+        let head = "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(bytes.count)\r\nConnection: close\r\n\r\n"
+        var out = Array(head.utf8) + bytes
+        var offset = 0
+        while offset < out.count {
+            let written = out[offset...].withUnsafeBytes { write(client, $0.baseAddress, $0.count) }
+            guard written > 0 else { break }
+            offset += written
+        }
+        out.removeAll()
+    }
+}
+
+/// The admin endpoint could not start.
+public struct AdminServerError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var description: String { message }
+}
