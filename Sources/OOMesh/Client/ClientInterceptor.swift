@@ -25,3 +25,27 @@ public protocol ClientInterceptor: Sendable {
         _ head: ClientCallHead, next: (ClientCallHead) async throws -> Result
     ) async throws -> Result
 }
+
+/// A client interceptor applied only to the calls of some services or methods. Make one
+/// with ``ClientInterceptor/scoped(services:methods:)``.
+public struct ScopedClientInterceptor: ClientInterceptor {
+    let base: any ClientInterceptor
+    let services: Set<String>
+    let methods: Set<String>
+
+    public func intercept<Result: Sendable>(
+        _ head: ClientCallHead, next: (ClientCallHead) async throws -> Result
+    ) async throws -> Result {
+        if services.contains(head.descriptor.service) || methods.contains(head.descriptor.path) {
+            return try await base.intercept(head, next: next)
+        }
+        return try await next(head)
+    }
+}
+
+extension ClientInterceptor {
+    /// This interceptor, run only for the calls of `services` and of `methods`.
+    public func scoped(services: Set<String> = [], methods: [MethodDescriptor] = []) -> ScopedClientInterceptor {
+        ScopedClientInterceptor(base: self, services: services, methods: Set(methods.map(\.path)))
+    }
+}

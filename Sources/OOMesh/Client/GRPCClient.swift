@@ -143,7 +143,13 @@ public final class GRPCClient: Sendable {
     ) async throws -> Result {
         let methodConfiguration = serviceConfiguration.configuration(for: descriptor)
         var options = options
-        if options.timeout == nil { options.timeout = methodConfiguration?.timeout }
+        if options.timeout == nil {
+            // The method's default, or the handler's inherited deadline, whichever is sooner.
+            switch (methodConfiguration?.timeout, CallDeadline.inheritedTimeout()) {
+            case let (configured?, inherited?): options.timeout = min(configured, inherited)
+            case let (configured, inherited): options.timeout = configured ?? inherited
+            }
+        }
         let head = ClientCallHead(descriptor: descriptor, metadata: metadata, options: options)
         let policy = retryable ? methodConfiguration?.retryPolicy : nil
         return try await intercept(head, index: interceptors.startIndex) { head in

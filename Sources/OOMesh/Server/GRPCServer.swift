@@ -84,7 +84,8 @@ public final class GRPCServer: Sendable {
         _ context: ServerContext, index: Int, handler: (ServerContext) async throws -> Void
     ) async throws {
         guard index < interceptors.endIndex else {
-            return try await handler(context)
+            // The handler's calls inherit its deadline (CallDeadline.current).
+            return try await CallDeadline.$current.withValue(context.deadline) { try await handler(context) }
         }
         try await interceptors[index].intercept(context: context) { context in
             try await intercept(context, index: index + 1, handler: handler)
