@@ -61,10 +61,12 @@ struct DeadlinePropagationTests {
             }
             try await withGRPCClient(transport: frontTransport.client) { client in
                 let front = Oo_Example_V1_Greeter_Client(wrapping: client)
-                _ = try await front.sayHello(.init(), options: CallOptions(timeout: .milliseconds(800)))
+                // Generous, as the whole suite runs at once on two cores: what matters is that
+                // the back end sees a deadline, and one earlier than the front's by the margin.
+                _ = try await front.sayHello(.init(), options: CallOptions(timeout: .seconds(20)))
                 #expect(back.sawDeadline.withLock { $0 })
                 let left = try #require(back.seen.withLock { $0 })
-                #expect(left < .milliseconds(800) - CallDeadline.margin + .milliseconds(5))
+                #expect(left <= .seconds(20) - CallDeadline.margin)
                 #expect(left > .zero)
                 // Without a deadline upstream, none downstream.
                 _ = try await front.sayHello(.init())
