@@ -15,6 +15,7 @@ import Synchronization
 public final class RecommenderService: Oo_Recommender_V1_Recommender_ServiceProtocol {
     private let configuration: RecommenderConfiguration
     private let store: RecommenderStore
+    private let candidateSource: any CandidateSource
     private let modelServing: Oo_Ml_V1_ModelServing_Client
     private let feed: TipFeed
     private let logger: Logger
@@ -28,7 +29,10 @@ public final class RecommenderService: Oo_Recommender_V1_Recommender_ServiceProt
         logger: Logger = Logger(label: "oo.recommender")
     ) throws {
         self.configuration = configuration
-        self.store = try RecommenderStore(path: configuration.databasePath)
+        let store = try RecommenderStore(path: configuration.databasePath)
+        self.store = store
+        self.candidateSource = TaskListCandidates(
+            store: store, snoozeInterval: configuration.snoozeInterval, dismissInterval: configuration.dismissInterval)
         self.modelServing = modelServing
         self.feed = TipFeed(maxPerUser: configuration.maxWatchersPerUser, maxTotal: configuration.maxWatchers)
         self.logger = logger
@@ -105,9 +109,7 @@ public final class RecommenderService: Oo_Recommender_V1_Recommender_ServiceProt
         let user = try Self.requireUser(request.userID)
         let now = Self.moment(request.atUnixMs)
         let timeZone = try await userTimeZone(user)
-        let candidates = try await store.candidates(
-            user: user, at: now, snoozedSince: now.addingTimeInterval(-configuration.snoozeInterval.seconds),
-            dismissedSince: now.addingTimeInterval(-configuration.dismissInterval.seconds), limit: configuration.maxCandidates)
+        let candidates = try await candidateSource.candidates(for: user, at: now, limit: configuration.maxCandidates)
         guard !candidates.isEmpty else {
             throw RPCError(code: .failedPrecondition, message: "User '\(user)' has no open task to suggest: import tasks first.")
         }
