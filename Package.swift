@@ -293,7 +293,7 @@ let package = Package(
             dependencies: [
                 "Gateway", "GatewayProtos", "Recommender", "RecommenderProtos", "MLServing", "MLProtos", "Notifier",
                 "NotifierProtos", "OOAuth", "OOHealth", "HealthProtos", "OOMesh", "OOMeshHTTP2", "OOProcess", "OOStorage",
-                "MeshRuntime",
+                "MeshRuntime", "ExampleService", "ExampleProtos",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: swiftSettings),

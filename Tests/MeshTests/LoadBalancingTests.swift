@@ -1,5 +1,8 @@
 import Foundation
+import ExampleProtos
+import ExampleService
 import MLProtos
+import OOHealth
 import OOMesh
 import OOMeshHTTP2
 import OOProcess
@@ -131,4 +134,66 @@ struct LoadBalancingTests {
 final class Box<Value: Sendable>: Sendable {
     let value: Mutex<Value>
     init(_ value: Value) { self.value = Mutex(value) }
+}
+
+/// Counts SayHello calls; otherwise the README's Greeter.
+private final class CountingGreeter: Oo_Example_V1_Greeter_ServiceProtocol {
+    let calls = Mutex(0)
+    let greeter = Greeter()
+
+    func sayHello(request: Oo_Example_V1_HelloRequest, context: ServerContext) async throws -> Oo_Example_V1_HelloReply {
+        calls.withLock { $0 += 1 }
+        return try await greeter.sayHello(request: request, context: context)
+    }
+    func sayHelloStream(request: Oo_Example_V1_HelloRequest, response: ResponseWriter<Oo_Example_V1_HelloReply>, context: ServerContext) async throws {}
+    func collectHellos(requests: RequestStream<Oo_Example_V1_HelloRequest>, context: ServerContext) async throws -> Oo_Example_V1_HelloReply { .init() }
+    func chat(requests: RequestStream<Oo_Example_V1_HelloRequest>, response: ResponseWriter<Oo_Example_V1_HelloReply>, context: ServerContext) async throws {}
+}
+
+@Suite("Client-side health checking", .timeLimit(.minutes(1)))
+struct HealthCheckingTests {
+    @Test("round robin skips an endpoint whose health says NOT_SERVING, and comes back to it once it serves")
+    func skipsUnhealthy() async throws {
+        let greeters = [CountingGreeter(), CountingGreeter()]
+        let monitors = [HealthMonitor(initial: .serving), HealthMonitor(initial: .serving)]
+        monitors[0].setStatus(.serving, for: "oo.example.v1.Greeter")
+        monitors[1].setStatus(.notServing, for: "oo.example.v1.Greeter", reason: "warming up")
+        var transports: [HTTP2ServerTransport] = []
+        var servers: [GRPCServer] = []
+        for index in 0..<2 {
+            let transport = try HTTP2ServerTransport(host: "127.0.0.1", port: 0)
+            transports.append(transport)
+            servers.append(GRPCServer(transport: transport, services: [greeters[index], HealthService(monitor: monitors[index])]))
+        }
+        var configuration = LoadBalancedClientTransport.Configuration()
+        configuration.healthCheck = .init(serviceName: "oo.example.v1.Greeter", interval: .milliseconds(50))
+        let client = try LoadBalancedClientTransport(
+            target: "ipv4:" + transports.map { "127.0.0.1:\($0.port)" }.joined(separator: ","), configuration: configuration)
+        let allServers = servers
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for server in allServers { group.addTask { try await server.serve() } }
+            defer { for server in allServers { server.beginGracefulShutdown() } }
+            try await withGRPCClient(transport: client) { grpc in
+                let greeter = Oo_Example_V1_Greeter_Client(wrapping: grpc)
+                // Let the first health round finish (bounded).
+                let deadline = ContinuousClock.now + .seconds(10)
+                while greeters[1].calls.withLock({ $0 }) == 0, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(100))
+                    if client.connectionStates.allSatisfy({ $0.state == .ready }) { break }
+                }
+                try await Task.sleep(for: .milliseconds(200))
+                let before = greeters.map { $0.calls.withLock { $0 } }
+                for _ in 0..<20 { _ = try await greeter.sayHello(.with { $0.name = "x" }) }
+                let during = greeters.map { $0.calls.withLock { $0 } }
+                #expect(during[1] == before[1], "the unhealthy endpoint got calls: \(before) → \(during)")
+                #expect(during[0] - before[0] == 20)
+
+                monitors[1].setStatus(.serving, for: "oo.example.v1.Greeter")
+                try await Task.sleep(for: .milliseconds(400))
+                for _ in 0..<20 { _ = try await greeter.sayHello(.with { $0.name = "x" }) }
+                let after = greeters.map { $0.calls.withLock { $0 } }
+                #expect(after[1] - during[1] == 10 && after[0] - during[0] == 10, "\(during) → \(after)")
+            }
+        }
+    }
 }

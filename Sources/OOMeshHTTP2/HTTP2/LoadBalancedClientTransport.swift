@@ -29,6 +29,27 @@ public final class LoadBalancedClientTransport: ClientTransport {
         public var minimumReresolutionInterval: Duration = .seconds(2)
         /// At most this many endpoints are used (the first ones resolved). Default 64.
         public var maxEndpoints = 64
+        /// Client-side health checking: when set, each endpoint is asked
+        /// `grpc.health.v1.Health/Check` for this service every `interval`, and endpoints
+        /// answering NOT_SERVING (or SERVICE_UNKNOWN) are skipped while others are usable.
+        /// A server without the health service (UNIMPLEMENTED) counts as healthy. Default nil.
+        public var healthCheck: HealthCheck?
+
+        /// What client-side health checking asks, and how often.
+        public struct HealthCheck: Sendable, Hashable {
+            /// The service name to ask about ("" for the server overall).
+            public var serviceName: String
+            /// Default 5 s.
+            public var interval: Duration
+            /// How long one check may take. Default 2 s.
+            public var timeout: Duration
+
+            public init(serviceName: String, interval: Duration = .seconds(5), timeout: Duration = .seconds(2)) {
+                self.serviceName = serviceName
+                self.interval = interval
+                self.timeout = timeout
+            }
+        }
 
         public init() {}
 
@@ -48,6 +69,8 @@ public final class LoadBalancedClientTransport: ClientTransport {
         var shuttingDown = false
         /// Why the last resolution failed, if it did.
         var resolutionError: String?
+        /// Endpoints whose last health check said they are not serving.
+        var unhealthy: Set<ResolverTarget.Endpoint> = []
         /// Transports removed by a resolution, or new ones, that `connect()` must run.
         var pendingRuns: [HTTP2ClientTransport] = []
         var runner: AsyncStream<HTTP2ClientTransport>.Continuation?
@@ -132,6 +155,9 @@ public final class LoadBalancedClientTransport: ClientTransport {
                 await withTaskGroup(of: Void.self) { transports in
                     for await transport in runs {
                         transports.addTask { try? await transport.connect() }
+                        if let check = self.configuration.healthCheck {
+                            transports.addTask { [self] in await checkHealth(of: transport, check) }
+                        }
                     }
                 }
             }
@@ -173,6 +199,56 @@ public final class LoadBalancedClientTransport: ClientTransport {
         return try await transport.withStream(descriptor: descriptor, options: options, body)
     }
 
+    /// Asks `transport`'s endpoint for its health every `check.interval` until the transport
+    /// shuts down, and records the endpoints that say they are not serving.
+    private func checkHealth(of transport: HTTP2ClientTransport, _ check: Configuration.HealthCheck) async {
+        let endpoint = ResolverTarget.Endpoint(host: transport.host, port: transport.port)
+        let descriptor = MethodDescriptor(service: "grpc.health.v1.Health", method: "Check", kind: .unary)
+        // HealthCheckRequest { string service = 1; }
+        let name = Array(check.serviceName.utf8)
+        var request: [UInt8] = name.isEmpty ? [] : [0x0A]
+        if !name.isEmpty {
+            var length = name.count
+            while length >= 0x80 {
+                request.append(UInt8(length & 0x7F) | 0x80)
+                length >>= 7
+            }
+            request.append(UInt8(length))
+            request += name
+        }
+        while !Task.isCancelled, transport.connectionState != .shutdown, !state.withLock({ $0.shuttingDown }) {
+            var serving: Bool?
+            do {
+                serving = try await transport.withStream(descriptor: descriptor, options: CallOptions(timeout: check.timeout)) { stream in
+                    try await stream.outbound.write(.metadata([:]))
+                    try await stream.outbound.write(.message(request, []))
+                    await stream.outbound.finish()
+                    var status: Int?
+                    for try await part in stream.inbound {
+                        switch part {
+                        case .message(let bytes, _):
+                            // HealthCheckResponse { ServingStatus status = 1; }: SERVING is 1.
+                            status = bytes.count >= 2 && bytes[0] == 0x08 ? Int(bytes[1]) : 0
+                        case .status(let code, _):
+                            if code.code == .unimplemented { return true }
+                            if code.code == .notFound { return false }
+                            guard code.code == .ok else { return nil }
+                        case .metadata:
+                            break
+                        }
+                    }
+                    return status.map { $0 == 1 }
+                }
+            } catch {
+                serving = nil  // unreachable: the connection state says so already
+            }
+            state.withLock { state in
+                if serving == false { state.unhealthy.insert(endpoint) } else { state.unhealthy.remove(endpoint) }
+            }
+            try? await Task.sleep(for: check.interval)
+        }
+    }
+
     /// The endpoint for the next call under the policy, skipping failing ones while another
     /// is usable; a failing one asks for an early resolution.
     private func pick() throws -> HTTP2ClientTransport {
@@ -183,7 +259,10 @@ public final class LoadBalancedClientTransport: ClientTransport {
                 return (nil, true, ContinuousClock.now - state.lastResolution > configuration.minimumReresolutionInterval)
             }
             let connections = state.subchannels.map(\.transport.connectionState)
-            let usable = { (index: Int) -> Bool in connections[index] != .transientFailure && connections[index] != .shutdown }
+            let healthy = state.subchannels.map { !state.unhealthy.contains($0.endpoint) }
+            let usable = { (index: Int) -> Bool in
+                healthy[index] && connections[index] != .transientFailure && connections[index] != .shutdown
+            }
             let failing = (0..<count).contains { !usable($0) }
             let soon = failing && ContinuousClock.now - state.lastResolution > configuration.minimumReresolutionInterval
             switch configuration.policy {
