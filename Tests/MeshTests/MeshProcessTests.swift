@@ -207,6 +207,11 @@ extension MeshProcessTests {
                 #expect(services.contains("grpc.health.v1.Health") && services.contains("grpc.reflection.v1.ServerReflection"))
                 let methods = (listed["methods"] as? [String: [String]])?[service.grpcService] ?? []
                 #expect(!methods.isEmpty, "\(service.name)'s methods are described")
+                // grpc_health_probe-style: exit 0 when SERVING, 1 for an unknown service.
+                let probe = try await ChildProcess.run(Self.executable, ["health", layout.address(of: service.name), "--service", service.grpcService])
+                #expect(probe.status == 0, "\(String(decoding: probe.standardOutput, as: UTF8.self))")
+                let unknown = try await ChildProcess.run(Self.executable, ["health", layout.address(of: service.name), "--service", "no.such.Service"])
+                #expect(unknown.status == 1)
             }
             let token = try JWTSigner(hs256Secret: try Self.secret(launcher)).sign(
                 subject: "json-user", issuer: "oo-dev", audience: "oo-gateway", expiresAt: Date().addingTimeInterval(600))
