@@ -293,7 +293,8 @@ let package = Package(
             dependencies: [
                 "Gateway", "GatewayProtos", "Recommender", "RecommenderProtos", "MLServing", "MLProtos", "Notifier",
                 "NotifierProtos", "OOAuth", "OOHealth", "HealthProtos", "OOMesh", "OOMeshHTTP2", "OOProcess", "OOStorage",
-                "MeshRuntime", "ExampleService", "ExampleProtos",
+                "MeshRuntime", "ExampleService", "ExampleProtos", "OOObservability",
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: swiftSettings),

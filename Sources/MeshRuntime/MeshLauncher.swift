@@ -33,7 +33,10 @@ public final class MeshLauncher: Sendable {
         public var service: MeshLayout.Service
         public var address: String
         public var process: ChildProcess
+        /// Its log (rotated by the service itself).
         public var logPath: String
+        /// Its stdout and stderr.
+        public var outputPath: String
     }
 
     public let configuration: Configuration
@@ -99,17 +102,22 @@ public final class MeshLauncher: Sendable {
     }
 
     private func launch(_ service: MeshLayout.Service) throws -> Running {
-        let log = "\(configuration.dataDirectory)/logs/\(service.name).log"
+        // Logs go to <name>.log (rotated by the service at 64 MiB); stdout and stderr, which
+        // carry little but a crash's last words, to <name>.out.
+        let logs = "\(configuration.dataDirectory)/logs/\(service.name)"
         // Our OO_* settings are not the children's: each gets its settings as flags.
         let environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("OO_") }
         let process: ChildProcess
         do {
             process = try ChildProcess(
-                configuration.executable, arguments(for: service), output: .file(log), environment: environment, lifeline: true)
+                configuration.executable, arguments(for: service), output: .file(logs + ".out"), environment: environment,
+                lifeline: true)
         } catch {
-            throw MeshError(message: "Could not start \(service.name) (\(configuration.executable), log \(log)): \(error)")
+            throw MeshError(message: "Could not start \(service.name) (\(configuration.executable), output \(logs).out): \(error)")
         }
-        return Running(service: service, address: configuration.layout.address(of: service.name), process: process, logPath: log)
+        return Running(
+            service: service, address: configuration.layout.address(of: service.name), process: process, logPath: logs + ".log",
+            outputPath: logs + ".out")
     }
 
     /// The `oo serve` arguments of `service`.
@@ -119,6 +127,7 @@ public final class MeshLauncher: Sendable {
         var arguments = [
             "serve", service.name, "--host", layout.host, "--port", "\(layout.port(of: service.name))",
             "--data-dir", data, "--exit-when-stdin-closes", "--admin-port", "\(layout.adminPort(of: service.name))",
+            "--log-file", "\(data)/logs/\(service.name).log",
         ]
         for dependency in service.dependencies {
             arguments += ["--\(dependency)", layout.address(of: dependency)]
@@ -148,7 +157,7 @@ public final class MeshLauncher: Sendable {
             return false
         }
         guard healthy else {
-            let tail = Self.tail(of: running.logPath)
+            let tail = Self.tail(of: running.outputPath) + "\n" + Self.tail(of: running.logPath)
             throw MeshError(
                 message: running.process.hasExited
                     ? "\(running.service.name) exited while starting (log \(running.logPath)):\n\(tail)"

@@ -67,6 +67,10 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("active-policy"), help: "ml-serving: the policy that serves (default linucb).") var activePolicy: String?
     @Option(name: .customLong("admin-port"), help: "The port of the admin HTTP endpoint serving /metrics (default: the service port + 100; -1: none).")
     var adminPort: Int?
+    @Option(name: .customLong("log-file"), help: "Write logs to this file (rotated to FILE.1 at --log-max-bytes) instead of stderr.")
+    var logFile: String?
+    @Option(name: .customLong("log-max-bytes"), help: "With --log-file: rotate past this size (default 64 MiB).")
+    var logMaxBytes: Int?
     @Flag(name: .customLong("exit-when-stdin-closes"), help: "Drain and exit when standard input reaches EOF (oo up gives each service this lifeline).")
     var exitWhenStdinCloses = false
     @Option(name: .customLong("linucb-alpha"), help: "ml-serving: LinUCB's exploration weight α (default 0.3).") var linucbAlpha: Double?
@@ -81,11 +85,18 @@ struct Serve: AsyncParsableCommand {
         let databasePath = settings.string(database, "database", default: "\(data)/\(service.rawValue).sqlite")
         // Logs carry the current call's trace ids; metrics go to a Prometheus registry served
         // on the admin port; traces follow W3C traceparent across every hop.
-        LoggingSystem.bootstrap({ label, metadataProvider in
-            var handler = StreamLogHandler.standardError(label: label, metadataProvider: metadataProvider)
-            handler.logLevel = .info
-            return handler
-        }, metadataProvider: TraceMetadata.provider)
+        if let path = settings.string(logFile, "log-file") {
+            let sink = try RotatingFileLogHandler.Sink(path: path, maxBytes: try settings.int(logMaxBytes, "log-max-bytes", default: 64 << 20))
+            LoggingSystem.bootstrap({ label, metadataProvider in
+                RotatingFileLogHandler(label: label, sink: sink, metadataProvider: metadataProvider)
+            }, metadataProvider: TraceMetadata.provider)
+        } else {
+            LoggingSystem.bootstrap({ label, metadataProvider in
+                var handler = StreamLogHandler.standardError(label: label, metadataProvider: metadataProvider)
+                handler.logLevel = .info
+                return handler
+            }, metadataProvider: TraceMetadata.provider)
+        }
         let metrics = PrometheusRegistry()
         MetricsSystem.bootstrap(metrics)
         InstrumentationSystem.bootstrap(MeshTracer(logger: Logger(label: "oo.tracing")))

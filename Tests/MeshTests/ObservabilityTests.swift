@@ -1,0 +1,65 @@
+import Foundation
+import Logging
+import Metrics
+import OOObservability
+import Testing
+
+@Suite("Observability pieces")
+struct ObservabilityTests {
+    @Test("traceparent: valid ones parse and print back; malformed ones start a new trace")
+    func traceparent() throws {
+        let header = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        let context = try #require(TraceContext(traceparent: header))
+        #expect(context.traceID == "4bf92f3577b34da6a3ce929d0e0e4736" && context.spanID == "00f067aa0ba902b7" && context.sampled)
+        #expect(context.traceparent == header)
+        for bad in [
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",  // zero trace id
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",  // zero span id
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",  // version ff
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",  // upper case
+            "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",  // short
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",  // v00 with more
+            "garbage",
+        ] {
+            #expect(TraceContext(traceparent: bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test("the Prometheus registry renders counters, gauges and histograms in the text format")
+    func prometheus() {
+        let registry = PrometheusRegistry(buckets: [0.01, 0.1])
+        registry.makeCounter(label: "calls_total", dimensions: [("method", "A\"b")]).increment(by: 3)
+        registry.makeRecorder(label: "queue", dimensions: [], aggregate: false).record(Int64(7))
+        let timer = registry.makeTimer(label: "latency_seconds", dimensions: [("m", "x")])
+        timer.recordNanoseconds(5_000_000)  // 5 ms
+        timer.recordNanoseconds(50_000_000)  // 50 ms
+        timer.recordNanoseconds(2_000_000_000)  // 2 s
+        let text = registry.render()
+        #expect(text.contains("# TYPE calls_total counter\ncalls_total{method=\"A\\\"b\"} 3\n"))
+        #expect(text.contains("# TYPE queue gauge\nqueue 7\n"))
+        #expect(text.contains("latency_seconds_bucket{m=\"x\",le=\"0.01\"} 1\n"))
+        #expect(text.contains("latency_seconds_bucket{m=\"x\",le=\"0.1\"} 2\n"))
+        #expect(text.contains("latency_seconds_bucket{m=\"x\",le=\"+Inf\"} 3\n"))
+        #expect(text.contains("latency_seconds_count{m=\"x\"} 3\n"))
+        // Bounded: series past the limit are dropped and counted.
+        let small = PrometheusRegistry(maxSeries: 2)
+        for index in 0..<5 { small.makeCounter(label: "c", dimensions: [("i", "\(index)")]).increment(by: 1) }
+        #expect(small.render().contains("oo_metrics_dropped_series_total 3"))
+    }
+
+    @Test("the rotating log file never grows past its limit and keeps one old file")
+    func rotation() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("oo-log-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("service.log").path
+        let sink = try RotatingFileLogHandler.Sink(path: path, maxBytes: 8_192)
+        let logger = Logger(label: "test") { RotatingFileLogHandler(label: $0, sink: sink) }
+        for index in 0..<1_000 { logger.info("line \(index) with some padding to fill the file faster")}
+        let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0
+        let old = try FileManager.default.attributesOfItem(atPath: path + ".1")[.size] as? Int ?? 0
+        #expect(size <= 8_192 && old <= 8_192 && old > 4_096)
+        #expect(try String(contentsOfFile: path, encoding: .utf8).contains("line 999"))
+        #expect(!FileManager.default.fileExists(atPath: path + ".2"))
+    }
+}
