@@ -80,6 +80,10 @@ public final class ReflectionClient: Sendable {
         for file in try await filesContaining(symbol: symbol) { pool.add(file) }
         var asked: Set<String> = []
         while let missing = pool.missingDependencies.first(where: { !asked.contains($0) }) {
+            // A server whose files import without end must not keep us fetching forever.
+            guard asked.count < 512 else {
+                throw ReflectionError(code: .invalidResponse, message: "More than 512 files are imported from '\(symbol)'; giving up.")
+            }
             asked.insert(missing)
             do {
                 for file in try await files(named: missing) { pool.add(file) }

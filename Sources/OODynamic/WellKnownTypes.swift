@@ -198,11 +198,12 @@ extension DynamicCodec {
 
     /// `1.5s`, `-0.000001s`, `3s`: seconds with 0, 3, 6 or 9 fractional digits.
     static func formatDuration(_ seconds: Int64, _ nanos: Int32) -> String? {
-        guard abs(seconds) <= maximumDurationSeconds, abs(nanos) < 1_000_000_000,
+        // Range first, on magnitudes: abs(Int64.min) would trap on a hostile value.
+        guard seconds.magnitude <= UInt64(maximumDurationSeconds), nanos.magnitude < 1_000_000_000,
             seconds == 0 || nanos == 0 || (seconds < 0) == (nanos < 0)
         else { return nil }
         let negative = seconds < 0 || nanos < 0
-        return (negative ? "-" : "") + String(abs(seconds)) + fraction(abs(nanos)) + "s"
+        return (negative ? "-" : "") + String(seconds.magnitude) + fraction(Int32(nanos.magnitude)) + "s"
     }
 
     /// Parses `[-]seconds[.fraction]s`.

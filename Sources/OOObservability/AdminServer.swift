@@ -49,31 +49,43 @@ public final class AdminServer: Sendable {
             while !self.stopped.load(ordering: .relaxed) {
                 let client = accept(socketFD, nil, nil)
                 if client < 0 {
-                    if errno == EINTR { continue }
-                    break
+                    if self.stopped.load(ordering: .relaxed) { break }
+                    // Out of descriptors or memory, an aborted handshake: wait a little and
+                    // go on; metrics matter most when the process is under pressure.
+                    if errno != EINTR { usleep(100_000) }
+                    continue
                 }
                 _ = fcntl(client, F_SETFD, FD_CLOEXEC)
                 Self.serve(client, registry)
                 close(client)
             }
+            // Closed here, not in stop(): the number must not be reused while accept runs.
+            close(socketFD)
         }
     }
 
-    /// Stops accepting connections.
+    /// Stops accepting connections (the listening socket closes once the thread sees it).
     public func stop() {
         guard !stopped.exchange(true, ordering: .relaxed) else { return }
         shutdown(fd, Int32(SHUT_RDWR))
-        close(fd)
     }
 
+    /// Serves one request within 2 s in all, however slowly the client reads or writes.
     private static func serve(_ client: Int32, _ registry: PrometheusRegistry) {
-        var timeout = timeval(tv_sec: 2, tv_usec: 0)
-        setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let deadline = ContinuousClock.now + .seconds(2)
+        /// Waits until `client` is ready for `events`, within the deadline.
+        func ready(_ events: Int16) -> Bool {
+            let left = deadline - .now
+            guard left > .zero else { return false }
+            var poller = pollfd(fd: client, events: events, revents: 0)
+            let milliseconds = Int32(min(2_000, max(1, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)))
+            return poll(&poller, 1, milliseconds) == 1
+        }
         var request: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 1024)
-        while request.count < 8192 {
+        while request.count < 8192, ready(Int16(POLLIN)) {
             let count = read(client, &buffer, buffer.count)
+            if count < 0 && errno == EINTR { continue }
             guard count > 0 else { break }
             request += buffer[0..<count]
             if request.count >= 4, request.suffix(4) == [13, 10, 13, 10] { break }
@@ -88,14 +100,15 @@ public final class AdminServer: Sendable {
         }
         let bytes = Array(body.utf8)
         let head = "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(bytes.count)\r\nConnection: close\r\n\r\n"
-        var out = Array(head.utf8) + bytes
+        let out = Array(head.utf8) + bytes
         var offset = 0
-        while offset < out.count {
-            let written = out[offset...].withUnsafeBytes { write(client, $0.baseAddress, $0.count) }
+        while offset < out.count, ready(Int16(POLLOUT)) {
+            // MSG_NOSIGNAL: a client gone away must not kill the process with SIGPIPE.
+            let written = out[offset...].withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if written < 0 && errno == EINTR { continue }
             guard written > 0 else { break }
             offset += written
         }
-        out.removeAll()
     }
 }
 

@@ -98,15 +98,18 @@ public final class PrometheusRegistry: MetricsFactory, Sendable {
                 .map { ($0.key, $0.value.sorted { "\($0.0.labels.map(\.value))" < "\($1.0.labels.map(\.value))" }) }
                 .sorted { $0.0 < $1.0 }
         }
-        for (name, series) in families(counters) {
+        // A name used by two kinds is written once (Prometheus rejects a scrape that repeats
+        // a family): counters win, then gauges.
+        var emitted: Set<String> = []
+        for (name, series) in families(counters) where emitted.insert(name).inserted {
             out += "# TYPE \(name) counter\n"
             for (key, counter) in series { out += "\(name)\(labels(key.labels)) \(counter.value)\n" }
         }
-        for (name, series) in families(gauges) {
+        for (name, series) in families(gauges) where emitted.insert(name).inserted {
             out += "# TYPE \(name) gauge\n"
             for (key, gauge) in series { out += "\(name)\(labels(key.labels)) \(format(gauge.value))\n" }
         }
-        for (name, series) in families(histograms) {
+        for (name, series) in families(histograms) where emitted.insert(name).inserted {
             out += "# TYPE \(name) histogram\n"
             for (key, histogram) in series {
                 let snapshot = histogram.snapshot()

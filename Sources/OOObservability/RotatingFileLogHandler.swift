@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import Logging
 import Synchronization
@@ -10,8 +13,9 @@ public struct RotatingFileLogHandler: LogHandler {
     /// The file and its rotation, shared by every handler writing to the same path.
     public final class Sink: Sendable {
         private struct State {
-            var handle: FileHandle?
+            var fd: Int32
             var size: Int
+            var reportedFailure = false
         }
 
         public let path: String
@@ -22,30 +26,63 @@ public struct RotatingFileLogHandler: LogHandler {
         public init(path: String, maxBytes: Int = 64 << 20) throws {
             self.path = path
             self.maxBytes = max(4096, maxBytes)
-            if !FileManager.default.fileExists(atPath: path) {
-                guard FileManager.default.createFile(atPath: path, contents: nil) else {
-                    throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
-                }
+            let fd = Self.open(path)
+            guard fd >= 0 else {
+                throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path, NSUnderlyingErrorKey: POSIXError(.init(rawValue: errno) ?? .EIO)])
             }
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-            let size = Int(try handle.seekToEnd())
-            state = Mutex(State(handle: handle, size: size))
+            var info = stat()
+            fstat(fd, &info)
+            state = Mutex(State(fd: fd, size: Int(info.st_size)))
+        }
+
+        deinit {
+            let fd = state.withLock { $0.fd }
+            if fd >= 0 { close(fd) }
+        }
+
+        /// O_APPEND: every write lands at the end, even after someone truncates the file.
+        private static func open(_ path: String) -> Int32 {
+            Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         }
 
         func write(_ line: String) {
-            let bytes = Data(line.utf8)
+            var bytes = Array(line.utf8)
             state.withLock { state in
                 if state.size + bytes.count > maxBytes {
-                    try? state.handle?.close()
-                    try? FileManager.default.removeItem(atPath: path + ".1")
-                    try? FileManager.default.moveItem(atPath: path, toPath: path + ".1")
-                    FileManager.default.createFile(atPath: path, contents: nil)
-                    state.handle = try? FileHandle(forWritingTo: URL(fileURLWithPath: path))
-                    state.size = 0
+                    // rename() replaces FILE.1 atomically; on failure keep writing where we
+                    // were (and try again at the next limit) rather than lose lines.
+                    if rename(path, path + ".1") == 0 {
+                        let fresh = Self.open(path)
+                        if fresh >= 0 {
+                            close(state.fd)
+                            state.fd = fresh
+                        }
+                        state.size = 0
+                    } else {
+                        report(&state, "cannot rotate \(path): errno \(errno)")
+                        state.size = 0
+                    }
                 }
-                try? state.handle?.write(contentsOf: bytes)
+                var offset = 0
+                while offset < bytes.count {
+                    let written = bytes[offset...].withUnsafeBytes { Glibc.write(state.fd, $0.baseAddress, $0.count) }
+                    if written < 0 && errno == EINTR { continue }
+                    guard written > 0 else {
+                        report(&state, "cannot write \(path): errno \(errno)")
+                        return
+                    }
+                    offset += written
+                }
                 state.size += bytes.count
+                bytes.removeAll()
             }
+        }
+
+        /// Says once, on stderr, that logging to the file failed.
+        private func report(_ state: inout State, _ message: String) {
+            guard !state.reportedFailure else { return }
+            state.reportedFailure = true
+            FileHandle.standardError.write(Data("oo: logging: \(message); later failures are not reported\n".utf8))
         }
     }
 

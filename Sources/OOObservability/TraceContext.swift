@@ -40,7 +40,7 @@ public struct TraceContext: Sendable, Hashable {
     }
 
     private static func isHex(_ text: Substring, count: Int? = nil) -> Bool {
-        (count == nil || text.count == count!) && text.allSatisfy { $0.isHexDigit && !$0.isUppercase }
+        (count == nil || text.utf8.count == count!) && text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
     }
 
     /// `bytes` random bytes as lowercase hex.

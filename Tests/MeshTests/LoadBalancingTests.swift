@@ -124,7 +124,8 @@ struct LoadBalancingTests {
         #expect(local.endpoints.contains { $0.port == 50051 && ($0.host == "127.0.0.1" || $0.host == "::1") })
         let six = try LoadBalancedClientTransport(target: "ipv6:[::1]:7000,[::1]:7001")
         #expect(six.endpoints.map(\.description) == ["[::1]:7000", "[::1]:7001"])
-        for bad in ["dns://8.8.8.8/foo:1", "unix:/tmp/sock", "ipv4:", "ipv4:1.2.3.4", "host-without-port", "h:99999"] {
+        #expect(try ResolverTarget("dns:localhost:1").description == "dns:localhost:1")
+        for bad in ["dns://8.8.8.8/foo:1", "unix:/tmp/sock", "ipv4:", "ipv4:1.2.3.4", "host-without-port", "h:99999", "ipv6:::1", "ipv6:::1:80"] {
             #expect(throws: ResolverTargetError.self, "\(bad)") { try ResolverTarget(bad) }
         }
     }

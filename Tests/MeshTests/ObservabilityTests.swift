@@ -20,6 +20,7 @@ struct ObservabilityTests {
             "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",  // short
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",  // v00 with more
             "garbage",
+            "00-4bf92f3577b34da6a3ce929d0e0e473\u{FF41}-00f067aa0ba902b7-01",  // a fullwidth letter
         ] {
             #expect(TraceContext(traceparent: bad) == nil, "\(bad)")
         }
@@ -45,6 +46,11 @@ struct ObservabilityTests {
         let small = PrometheusRegistry(maxSeries: 2)
         for index in 0..<5 { small.makeCounter(label: "c", dimensions: [("i", "\(index)")]).increment(by: 1) }
         #expect(small.render().contains("oo_metrics_dropped_series_total 3"))
+        // One family per name, even when two kinds share it.
+        let clash = PrometheusRegistry()
+        clash.makeCounter(label: "same", dimensions: []).increment(by: 1)
+        clash.makeRecorder(label: "same", dimensions: [], aggregate: false).record(Int64(2))
+        #expect(clash.render().components(separatedBy: "# TYPE same ").count == 2)
     }
 
     @Test("the rotating log file never grows past its limit and keeps one old file")

@@ -143,12 +143,12 @@ public final class GRPCClient: Sendable {
     ) async throws -> Result {
         let methodConfiguration = serviceConfiguration.configuration(for: descriptor)
         var options = options
-        if options.timeout == nil {
-            // The method's default, or the handler's inherited deadline, whichever is sooner.
-            switch (methodConfiguration?.timeout, CallDeadline.inheritedTimeout()) {
-            case let (configured?, inherited?): options.timeout = min(configured, inherited)
-            case let (configured, inherited): options.timeout = configured ?? inherited
-            }
+        // The caller's timeout, else the method's default; never past the deadline the
+        // handler making this call inherited (as grpc-go and grpc-java do).
+        let own = options.timeout ?? methodConfiguration?.timeout
+        switch (own, CallDeadline.inheritedTimeout()) {
+        case let (own?, inherited?): options.timeout = min(own, inherited)
+        case let (own, inherited): options.timeout = own ?? inherited
         }
         let head = ClientCallHead(descriptor: descriptor, metadata: metadata, options: options)
         let policy = retryable ? methodConfiguration?.retryPolicy : nil
@@ -168,7 +168,7 @@ public final class GRPCClient: Sendable {
                         try await stream.outbound.write(.metadata(attemptMetadata))
                         return try await body(stream, commit)
                     }
-                    throttle?.recordSuccess()
+                    if policy != nil { throttle?.recordSuccess() }
                     return result
                 } catch let rpcError as RPCError {
                     error = rpcError
@@ -186,13 +186,20 @@ public final class GRPCClient: Sendable {
                 if let pushback = error.metadata.firstString(forKey: "grpc-retry-pushback-ms") {
                     guard let milliseconds = Int64(pushback), milliseconds >= 0 else { throw error }
                     delay = .milliseconds(milliseconds)
+                    backoffBound = policy.initialBackoff
                 } else {
                     let bound = backoffBound / .milliseconds(1)
                     delay = .milliseconds(Int64(Double.random(in: 0...max(bound, 0))))
-                    backoffBound = min(backoffBound * policy.backoffMultiplier, policy.maxBackoff)
+                    // Clamped before multiplying: Duration * Double traps on overflow.
+                    backoffBound = backoffBound >= policy.maxBackoff / policy.backoffMultiplier
+                        ? policy.maxBackoff : min(backoffBound * policy.backoffMultiplier, policy.maxBackoff)
                 }
                 if let deadline, ContinuousClock.now + delay >= deadline { throw error }
-                try await Task.sleep(for: delay)
+                do {
+                    try await Task.sleep(for: delay)
+                } catch {
+                    throw RPCError(code: .cancelled, message: "The call was cancelled while waiting to retry.")
+                }
                 attempt += 1
             }
         }

@@ -128,8 +128,8 @@ public struct ServiceConfiguration: Sendable, Hashable {
                 let initial = try Self.duration(retry["initialBackoff"] as Any, "\(path).retryPolicy.initialBackoff")
                 let maximum = try Self.duration(retry["maxBackoff"] as Any, "\(path).retryPolicy.maxBackoff")
                 guard initial > .zero, maximum > .zero else { throw fail("\(path).retryPolicy: backoffs must be above 0.") }
-                guard let multiplier = (retry["backoffMultiplier"] as? NSNumber)?.doubleValue, multiplier > 0, multiplier.isFinite else {
-                    throw fail("\(path).retryPolicy.backoffMultiplier must be a number above 0.")
+                guard let multiplier = (retry["backoffMultiplier"] as? NSNumber)?.doubleValue, multiplier > 0, multiplier <= 1_000 else {
+                    throw fail("\(path).retryPolicy.backoffMultiplier must be a number above 0 and at most 1000.")
                 }
                 guard let codes = retry["retryableStatusCodes"] as? [Any], !codes.isEmpty else {
                     throw fail("\(path).retryPolicy.retryableStatusCodes must list at least one code.")
@@ -161,13 +161,26 @@ public struct ServiceConfiguration: Sendable, Hashable {
         }
     }
 
-    /// A protobuf JSON duration: "1.5s".
+    /// A protobuf JSON duration: digits, an optional fraction of up to 9 digits, "s" ("1.5s"),
+    /// above zero and at most 315,576,000,000 s (protobuf's limit).
     private static func duration(_ value: Any, _ path: String) throws(ServiceConfigurationError) -> Duration {
-        guard let text = value as? String, text.hasSuffix("s"), let seconds = Double(text.dropLast()), seconds >= 0, seconds.isFinite
-        else {
-            throw ServiceConfigurationError(message: "\(path) must be a duration such as \"1.5s\".")
+        let fail = ServiceConfigurationError(message: "\(path) must be a positive duration such as \"1.5s\".")
+        guard let text = value as? String, text.hasSuffix("s") else { throw fail }
+        let parts = text.dropLast().split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let whole = parts.first, !whole.isEmpty, whole.count <= 12, whole.allSatisfy(\.isASCII), let seconds = Int64(whole),
+              seconds <= 315_576_000_000
+        else { throw fail }
+        var nanoseconds: Int64 = 0
+        if parts.count == 2 {
+            let fraction = parts[1]
+            guard !fraction.isEmpty, fraction.count <= 9, fraction.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int64(fraction) else {
+                throw fail
+            }
+            nanoseconds = value * Int64([1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000][9 - fraction.count])
         }
-        return .milliseconds(Int64((seconds * 1000).rounded()))
+        let duration = Duration.seconds(seconds) + .nanoseconds(nanoseconds)
+        guard duration > .zero else { throw fail }
+        return duration
     }
 }
 

@@ -16,7 +16,8 @@ import Glibc
 /// Any number may exist, one after another or at once: every live one's action runs. The
 /// signals are routed through one pair of dispatch sources made on first use (libdispatch
 /// installs its handler for a signal only once per process, so a second pair would never
-/// fire); from then on, with no live handler, the signals are ignored.
+/// fire); from then on, a signal arriving with no live handler does what it would by
+/// default (ends the process).
 public final class TerminationSignals: Sendable {
     private let id: Int
 
@@ -38,53 +39,53 @@ private final class SignalHub: Sendable {
     private struct State {
         var actions: [Int: @Sendable (Int32) -> Void] = [:]
         var nextID = 0
-        var installed = false
     }
 
     private let state = Mutex(State())
-    // The sources live as long as the process; kept here so they are not released.
-    private let sources = SourceHolder()
+
+    /// Made once, thread-safely, on first use (a `static let`), and kept for the process's
+    /// life.
+    private static let sources: Sources = Sources()
 
     func add(_ action: @escaping @Sendable (Int32) -> Void) -> Int {
-        let (id, install) = state.withLock { state -> (Int, Bool) in
+        _ = Self.sources  // installs the sources before the first action can be needed
+        return state.withLock { state in
             let id = state.nextID
             state.nextID += 1
             state.actions[id] = action
-            defer { state.installed = true }
-            return (id, !state.installed)
+            return id
         }
-        if install {
-            let made = [SIGTERM, SIGINT].map { number -> any DispatchSourceSignal in
-                signal(number, SIG_IGN)  // the dispatch source sees it; the default action must not run
-                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-                source.setEventHandler { [weak self] in self?.deliver(number) }
-                source.resume()
-                return source
-            }
-            sources.keep(made)
-        }
-        return id
     }
 
     func remove(_ id: Int) {
         _ = state.withLock { $0.actions.removeValue(forKey: id) }
     }
 
-    private func deliver(_ number: Int32) {
+    fileprivate func deliver(_ number: Int32) {
         let actions = state.withLock { Array($0.actions.values) }
+        guard !actions.isEmpty else {
+            // Nobody handles it any more: the signal does what it would have done.
+            signal(number, SIG_DFL)
+            raise(number)
+            return
+        }
         for action in actions { action(number) }
     }
-}
 
-/// Keeps the signal sources alive.
-private final class SourceHolder: @unchecked Sendable {
-    // @unchecked Sendable: `sources` is written once, under the lock, by the one caller
-    // that installs the sources (SignalHub.add decides that under its own lock), and never
-    // read: it only keeps them from being released.
-    private let lock = Mutex(())
-    private var sources: [any DispatchSourceSignal] = []
+    /// The dispatch sources for SIGTERM and SIGINT.
+    private final class Sources: @unchecked Sendable {
+        // @unchecked Sendable: `sources` is written once in init (run once, by the
+        // `static let`) and never read; it only keeps the sources alive.
+        private let sources: [any DispatchSourceSignal]
 
-    func keep(_ made: [any DispatchSourceSignal]) {
-        lock.withLock { _ in sources = made }
+        init() {
+            sources = [SIGTERM, SIGINT].map { number -> any DispatchSourceSignal in
+                signal(number, SIG_IGN)  // the dispatch source sees it; the default action must not run
+                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                source.setEventHandler { SignalHub.shared.deliver(number) }
+                source.resume()
+                return source
+            }
+        }
     }
 }

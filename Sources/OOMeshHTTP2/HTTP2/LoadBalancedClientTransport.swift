@@ -1,3 +1,4 @@
+import Dispatch
 import OOMesh
 import Synchronization
 
@@ -76,6 +77,9 @@ public final class LoadBalancedClientTransport: ClientTransport {
         var runner: AsyncStream<HTTP2ClientTransport>.Continuation?
     }
 
+    /// Where blocking name lookups run.
+    private static let resolverQueue = DispatchQueue(label: "oo.resolver")
+
     public let target: ResolverTarget
     public let configuration: Configuration
     private let state = Mutex(State())
@@ -130,12 +134,19 @@ public final class LoadBalancedClientTransport: ClientTransport {
             }
         }
         let removed = existing.values.filter { !wanted.contains($0.endpoint) }.map(\.transport)
-        let runner: AsyncStream<HTTP2ClientTransport>.Continuation? = state.withLock { state in
+        let (runner, closed): (AsyncStream<HTTP2ClientTransport>.Continuation?, Bool) = state.withLock { state in
+            // Shut down meanwhile: the new transports are not wanted.
+            if state.shuttingDown { return (nil, true) }
             state.subchannels = fresh
+            state.unhealthy.formIntersection(wanted)
             state.next = state.next % fresh.count
             state.lastResolution = .now
             if state.runner == nil { state.pendingRuns += started }
-            return state.runner
+            return (state.runner, false)
+        }
+        if closed {
+            for transport in started { transport.beginGracefulShutdown() }
+            return
         }
         if let runner { for transport in started { runner.yield(transport) } }
         for transport in removed { transport.beginGracefulShutdown() }
@@ -143,12 +154,26 @@ public final class LoadBalancedClientTransport: ClientTransport {
 
     public func connect() async throws {
         let (runs, runner) = AsyncStream<HTTP2ClientTransport>.makeStream()
-        let pending = state.withLock { state in
+        let pending: [HTTP2ClientTransport]? = state.withLock { state in
+            guard state.runner == nil else { return nil }
             state.runner = runner
             defer { state.pendingRuns = [] }
             return state.pendingRuns
         }
+        guard let pending else {
+            throw RPCError(code: .failedPrecondition, message: "connect() runs once per transport; it is running already.")
+        }
         for transport in pending { runner.yield(transport) }
+        // Cancelled instead of shut down: shut down, so the endpoints' transports end.
+        try await withTaskCancellationHandler {
+            await runAll(runs)
+        } onCancel: {
+            beginGracefulShutdown()
+        }
+    }
+
+    /// Runs every endpoint's transport and, for a DNS target, the re-resolution.
+    private func runAll(_ runs: AsyncStream<HTTP2ClientTransport>) async {
         await withTaskGroup(of: Void.self) { group in
             // Every endpoint's transport runs here, until it is shut down.
             group.addTask {
@@ -172,7 +197,14 @@ public final class LoadBalancedClientTransport: ClientTransport {
                 group.addTask { [self] in
                     for await _ in wakes {
                         if state.withLock({ $0.shuttingDown }) { break }
-                        resolve()
+                        // getaddrinfo blocks (seconds, with a slow DNS server): not on the
+                        // cooperative pool.
+                        await withCheckedContinuation { continuation in
+                            Self.resolverQueue.async {
+                                self.resolve()
+                                continuation.resume()
+                            }
+                        }
                     }
                 }
             }
@@ -216,7 +248,10 @@ public final class LoadBalancedClientTransport: ClientTransport {
             request.append(UInt8(length))
             request += name
         }
-        while !Task.isCancelled, transport.connectionState != .shutdown, !state.withLock({ $0.shuttingDown }) {
+        let interval = max(check.interval, .milliseconds(100))
+        var timeouts = 0
+        while !Task.isCancelled, transport.connectionState != .shutdown,
+              state.withLock({ !$0.shuttingDown && $0.subchannels.contains { $0.transport === transport } }) {
             var serving: Bool?
             do {
                 serving = try await transport.withStream(descriptor: descriptor, options: CallOptions(timeout: check.timeout)) { stream in
@@ -239,13 +274,20 @@ public final class LoadBalancedClientTransport: ClientTransport {
                     }
                     return status.map { $0 == 1 }
                 }
+                timeouts = 0  // it answered
+            } catch let error as RPCError where error.code == .deadlineExceeded {
+                // Accepts connections but does not answer: three in a row and it is out.
+                timeouts += 1
+                serving = timeouts >= 3 ? false : nil
             } catch {
                 serving = nil  // unreachable: the connection state says so already
             }
             state.withLock { state in
-                if serving == false { state.unhealthy.insert(endpoint) } else { state.unhealthy.remove(endpoint) }
+                // Only for the endpoint's current transport (a removed one must not speak).
+                guard state.subchannels.contains(where: { $0.transport === transport }) else { return }
+                if serving == false { state.unhealthy.insert(endpoint) } else if serving == true { state.unhealthy.remove(endpoint) }
             }
-            try? await Task.sleep(for: check.interval)
+            try? await Task.sleep(for: interval)
         }
     }
 

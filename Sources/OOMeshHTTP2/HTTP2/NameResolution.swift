@@ -34,7 +34,10 @@ public struct ResolverTarget: Sendable, Hashable, CustomStringConvertible {
         if target.hasPrefix("ipv4:") || target.hasPrefix("ipv6:") {
             let list = target.dropFirst(5).split(separator: ",").map(String.init)
             guard !list.isEmpty else { throw fail("the address list is empty.") }
+            let six = target.hasPrefix("ipv6:")
             kind = .fixed(try list.map { entry throws(ResolverTargetError) in
+                // IPv6 addresses need brackets before a port: "ipv6:::1" is ambiguous.
+                if six && !entry.hasPrefix("[") { throw fail("'\(entry)': write IPv6 addresses as [address]:port.") }
                 guard let endpoint = Self.hostPort(entry), endpoint.port > 0 else { throw fail("'\(entry)' is not address:port.") }
                 return endpoint
             })
@@ -43,6 +46,8 @@ public struct ResolverTarget: Sendable, Hashable, CustomStringConvertible {
         var rest = Substring(target)
         if rest.hasPrefix("dns:///") {
             rest = rest.dropFirst("dns:///".count)
+        } else if rest.hasPrefix("dns:") && !rest.hasPrefix("dns://") {
+            rest = rest.dropFirst("dns:".count)
         } else if rest.hasPrefix("dns://") {
             throw fail("a DNS authority (dns://server/…) is not supported; use dns:///host:port.")
         } else if rest.contains("://") || rest.hasPrefix("unix:") {

@@ -92,12 +92,17 @@ struct RetryTests {
         #expect(configuration.configuration(for: MethodDescriptor(service: "a.S", method: "Other"))?.timeout == .seconds(3))
         #expect(configuration.configuration(for: MethodDescriptor(service: "b.T", method: "X"))?.timeout == .seconds(10))
         #expect(configuration.retryThrottling == .init(maxTokens: 10, tokenRatio: 0.1))
+        let fine = try ServiceConfiguration(json: #"{"methodConfig": [{"name": [{}], "timeout": "0.0001s"}]}"#)
+        #expect(fine.methodConfigurations.first?.timeout == .microseconds(100))
         for (json, mentions) in [
             (#"{"methodConfig": [{"name": [{}], "retryPolicy": {"maxAttempts": 1}}]}"#, "maxAttempts"),
             (#"{"methodConfig": [{"name": [{}], "timeout": "soon"}]}"#, "timeout"),
             (#"{"methodConfig": [{"name": [{"method": "M"}]}]}"#, "method needs its service"),
             (#"{"methodConfig": [{"name": [{}], "retryPolicy": {"maxAttempts": 2, "initialBackoff": "1s", "maxBackoff": "1s", "backoffMultiplier": 2, "retryableStatusCodes": ["SOMETIMES"]}}]}"#, "SOMETIMES"),
             ("[1, 2]", "not a JSON object"),
+            (#"{"methodConfig": [{"name": [{}], "timeout": "1e17s"}]}"#, "timeout"),
+            (#"{"methodConfig": [{"name": [{}], "timeout": "0s"}]}"#, "positive"),
+            (#"{"methodConfig": [{"name": [{}], "retryPolicy": {"maxAttempts": 2, "initialBackoff": "1s", "maxBackoff": "1s", "backoffMultiplier": 1e30, "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#, "at most 1000"),
         ] {
             #expect(throws: ServiceConfigurationError.self) { try ServiceConfiguration(json: json) }
             do { _ = try ServiceConfiguration(json: json) } catch { #expect(error.message.contains(mentions), "\(error.message)") }
