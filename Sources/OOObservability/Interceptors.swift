@@ -73,7 +73,8 @@ public struct ServerMetricsInterceptor: ServerInterceptor {
 }
 
 /// Client metrics with grpc-prometheus's names: `grpc_client_started_total`,
-/// `grpc_client_handled_total` (with `grpc_code`) and `grpc_client_handling_seconds`.
+/// `grpc_client_handled_total` (with `grpc_code`), `grpc_client_msg_sent_total`,
+/// `grpc_client_msg_received_total` and `grpc_client_handling_seconds`.
 public struct ClientMetricsInterceptor: ClientInterceptor {
     public init() {}
 
@@ -84,7 +85,11 @@ public struct ClientMetricsInterceptor: ClientInterceptor {
         let labels = [("grpc_type", method.kind.prometheusType), ("grpc_service", method.service), ("grpc_method", method.method)]
         let call = CallMetrics(side: "client", labels: labels)
         var failure: (any Error)?
-        defer { call.finish(failure) }
+        defer {
+            call.finish(failure)
+            Counter(label: "grpc_client_msg_sent_total", dimensions: labels).increment(by: head.messages.sent)
+            Counter(label: "grpc_client_msg_received_total", dimensions: labels).increment(by: head.messages.received)
+        }
         do {
             return try await next(head)
         } catch {

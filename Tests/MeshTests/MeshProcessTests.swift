@@ -279,6 +279,8 @@ extension MeshProcessTests {
             #expect(gatewayMetrics.contains(#"grpc_client_handled_total{grpc_type="unary",grpc_service="oo.notifier.v1.Notifier",grpc_method="Deliver",grpc_code="OK"} 1"#))
             let recommenderMetrics = try await Self.httpGet(port: layout.adminPort(of: "recommender"), path: "/metrics")
             #expect(recommenderMetrics.contains(#"grpc_client_started_total{grpc_type="unary",grpc_service="oo.ml.v1.ModelServing",grpc_method="Score"} 1"#))
+            #expect(recommenderMetrics.contains(#"grpc_client_msg_sent_total{grpc_type="unary",grpc_service="oo.ml.v1.ModelServing",grpc_method="Score"} 1"#))
+            #expect(recommenderMetrics.contains(#"grpc_client_msg_received_total{grpc_type="unary",grpc_service="oo.ml.v1.ModelServing",grpc_method="Score"} 1"#))
             #expect(recommenderMetrics.contains(#"grpc_server_msg_sent_total{grpc_type="unary",grpc_service="oo.recommender.v1.Recommender",grpc_method="Recommend"} 1"#))
             let missing = try await Self.httpGet(port: layout.adminPort(of: "gateway"), path: "/metrics").isEmpty
             #expect(!missing)

@@ -166,7 +166,11 @@ public final class GRPCClient: Sendable {
                 do {
                     let result = try await transport.withStream(descriptor: head.descriptor, options: attemptOptions) { stream in
                         try await stream.outbound.write(.metadata(attemptMetadata))
-                        return try await body(stream, commit)
+                        let counted = RPCStream(
+                            descriptor: stream.descriptor,
+                            inbound: RPCAsyncSequence(wrapping: CountingSequence(base: stream.inbound, counts: head.messages)),
+                            outbound: ClosableRPCWriter(wrapping: CountingWriter(base: stream.outbound, counts: head.messages)))
+                        return try await body(counted, commit)
                     }
                     if policy != nil { throttle?.recordSuccess() }
                     return result

@@ -213,3 +213,39 @@ private func errorCode(_ body: () async throws -> Void) async -> StatusCode? {
         return .unknown
     }
 }
+
+/// Records the message counts a call ended with.
+private final class CountRecorder: ClientInterceptor {
+    let seen = Mutex<[(Int, Int)]>([])
+
+    func intercept<Result: Sendable>(_ head: ClientCallHead, next: (ClientCallHead) async throws -> Result) async throws -> Result {
+        defer { seen.withLock { $0.append((head.messages.sent, head.messages.received)) } }
+        return try await next(head)
+    }
+}
+
+@Suite("Client message counts")
+struct ClientMessageCountTests {
+    @Test("an interceptor sees how many messages each call sent and received, retries included")
+    func counts() async throws {
+        let recorder = CountRecorder()
+        let transport = InProcessTransport()
+        let greeter = FlakyGreeter(failures: 1)
+        let server = GRPCServer(transport: transport.server, services: [greeter])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.serve() }
+            defer { server.beginGracefulShutdown() }
+            let client = GRPCClient(
+                transport: transport.client, interceptors: [recorder], serviceConfiguration: try ServiceConfiguration(json: retryingJSON))
+            group.addTask { try await client.runConnections() }
+            defer { client.beginGracefulShutdown() }
+            let stub = Oo_Example_V1_Greeter_Client(wrapping: client)
+            _ = try await stub.sayHello(.init())  // fails once, retried: 2 sent, 1 received
+            try await stub.sayHelloStream(.init()) { response in for try await _ in response.messages {} }
+        }
+        let seen = recorder.seen.withLock { $0 }
+        #expect(seen.count == 2)
+        #expect(seen.first.map { $0 == (2, 1) } == true, "\(seen)")
+        #expect(seen.last.map { $0 == (1, 1) } == true, "\(seen)")
+    }
+}
