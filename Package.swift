@@ -295,6 +295,8 @@ let package = Package(
                 "NotifierProtos", "OOAuth", "OOHealth", "HealthProtos", "OOMesh", "OOMeshHTTP2", "OOProcess", "OOStorage",
                 "MeshRuntime", "ExampleService", "ExampleProtos", "OOObservability",
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: swiftSettings),

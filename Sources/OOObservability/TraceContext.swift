@@ -14,12 +14,16 @@ public struct TraceContext: Sendable, Hashable {
     /// The span that started this one, when there is one.
     public var parentSpanID: String?
     public var sampled: Bool
+    /// The caller's `tracestate` (vendor data), passed on unchanged as the specification
+    /// asks of a participant that adds no entry of its own; at most 512 bytes kept.
+    public var traceState: String?
 
-    public init(traceID: String, spanID: String, parentSpanID: String? = nil, sampled: Bool = true) {
+    public init(traceID: String, spanID: String, parentSpanID: String? = nil, sampled: Bool = true, traceState: String? = nil) {
         self.traceID = traceID
         self.spanID = spanID
         self.parentSpanID = parentSpanID
         self.sampled = sampled
+        self.traceState = traceState
     }
 
     /// `00-<trace id>-<span id>-<flags>`.
@@ -119,7 +123,7 @@ public struct MeshTracer: Tracer {
         let parent = context.traceContext
         let trace = TraceContext(
             traceID: parent?.traceID ?? TraceContext.randomHex(bytes: 16), spanID: TraceContext.randomHex(bytes: 8),
-            parentSpanID: parent?.spanID, sampled: parent?.sampled ?? true)
+            parentSpanID: parent?.spanID, sampled: parent?.sampled ?? true, traceState: parent?.traceState)
         context.traceContext = trace
         return MeshSpan(operationName: operationName, context: context, kind: kind, start: instant().nanosecondsSinceEpoch, onEnd: onEnd)
     }
@@ -128,14 +132,23 @@ public struct MeshTracer: Tracer {
 
     public func extract<Carrier, Extract>(_ carrier: Carrier, into context: inout InstrumentationContext, using extractor: Extract)
     where Extract: Extractor, Extract.Carrier == Carrier {
-        if let header = extractor.extract(key: "traceparent", from: carrier), let trace = TraceContext(traceparent: header) {
+        if let header = extractor.extract(key: "traceparent", from: carrier), var trace = TraceContext(traceparent: header) {
+            // tracestate only means something with a valid traceparent; oversized or
+            // non-printable values are dropped rather than passed on.
+            if let state = extractor.extract(key: "tracestate", from: carrier), state.utf8.count <= 512,
+               state.utf8.allSatisfy({ (0x20...0x7E).contains($0) }) {
+                trace.traceState = state
+            }
             context.traceContext = trace
         }
     }
 
     public func inject<Carrier, Inject>(_ context: InstrumentationContext, into carrier: inout Carrier, using injector: Inject)
     where Inject: Injector, Inject.Carrier == Carrier {
-        if let trace = context.traceContext { injector.inject(trace.traceparent, forKey: "traceparent", into: &carrier) }
+        if let trace = context.traceContext {
+            injector.inject(trace.traceparent, forKey: "traceparent", into: &carrier)
+            if let state = trace.traceState { injector.inject(state, forKey: "tracestate", into: &carrier) }
+        }
     }
 }
 

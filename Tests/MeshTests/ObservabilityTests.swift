@@ -2,7 +2,9 @@ import Foundation
 import Logging
 import Metrics
 import OOObservability
+import Instrumentation
 import Testing
+import Tracing
 
 @Suite("Observability pieces")
 struct ObservabilityTests {
@@ -67,5 +69,33 @@ struct ObservabilityTests {
         #expect(size <= 8_192 && old <= 8_192 && old > 4_096)
         #expect(try String(contentsOfFile: path, encoding: .utf8).contains("line 999"))
         #expect(!FileManager.default.fileExists(atPath: path + ".2"))
+    }
+}
+
+@Suite("Trace context propagation")
+struct TracePropagationTests {
+    /// Metadata as a plain dictionary, for the extractor and injector.
+    struct Extract: Extractor {
+        func extract(key: String, from carrier: [String: String]) -> String? { carrier[key] }
+    }
+    struct Inject: Injector {
+        func inject(_ value: String, forKey key: String, into carrier: inout [String: String]) { carrier[key] = value }
+    }
+
+    @Test("a child span keeps the caller's trace id and tracestate, with a new span id and the caller's as parent")
+    func childSpan() {
+        let tracer = MeshTracer { _ in }
+        var context = InstrumentationContext.topLevel
+        let incoming = ["traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "tracestate": "vendor=abc"]
+        tracer.extract(incoming, into: &context, using: Extract())
+        let span = tracer.startSpan("/svc/Method", context: context, ofKind: .server, at: DefaultTracerClock.now, function: #function, file: #fileID, line: #line)
+        let trace = span.context.traceContext
+        #expect(trace?.traceID == "4bf92f3577b34da6a3ce929d0e0e4736")
+        #expect(trace?.parentSpanID == "00f067aa0ba902b7" && trace?.spanID != "00f067aa0ba902b7")
+        var outgoing: [String: String] = [:]
+        tracer.inject(span.context, into: &outgoing, using: Inject())
+        #expect(outgoing["traceparent"]?.hasPrefix("00-4bf92f3577b34da6a3ce929d0e0e4736-") == true)
+        #expect(outgoing["tracestate"] == "vendor=abc")
+        span.end()
     }
 }
