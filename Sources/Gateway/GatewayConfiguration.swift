@@ -8,11 +8,9 @@ public struct GatewayConfiguration: Sendable, Hashable {
     /// beyond it (they start again with a full burst). Default 100,000.
     public var maxTrackedUsers = 100_000
     /// The longest a downstream call may take when the caller's deadline leaves more (or
-    /// the caller set none). Default 5 s.
+    /// the caller set none); the caller's deadline, less `CallDeadline.margin`, caps it.
+    /// Default 5 s.
     public var downstreamTimeout: Duration = .seconds(5)
-    /// Time kept back from the caller's deadline to answer it after a downstream call.
-    /// Default 20 ms.
-    public var deadlineMargin: Duration = .milliseconds(20)
     /// At most this many tasks per import. Default 5,000.
     public var maxTasksPerImport = 5_000
     /// At most this many bytes of task JSON per import. Default 2 MiB.

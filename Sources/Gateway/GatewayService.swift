@@ -57,7 +57,7 @@ public struct GatewayService: Oo_Gateway_V1_Gateway_ServiceProtocol {
                     $0.tipID = tip.tipID
                     $0.title = tip.task.content
                     $0.atUnixMs = request.atUnixMs
-                }, options: try context.callOptions(limit: configuration.downstreamTimeout, margin: configuration.deadlineMargin))
+                }, options: CallOptions(timeout: configuration.downstreamTimeout))
             }
             delivery.status = Self.name(delivered.status)
             delivery.deliverAtUnixMs = delivered.deliverAtUnixMs
@@ -116,9 +116,9 @@ public struct GatewayService: Oo_Gateway_V1_Gateway_ServiceProtocol {
             throw RPCError(code: .resourceExhausted, message: "Too many live tip subscriptions on this gateway; retry later.")
         }
         defer { subscriptions.leave() }
-        // Lives as long as the caller's call: its deadline (if any) bounds it, and the
-        // caller's cancellation cancels the inner call.
-        let options = CallOptions(timeout: context.remainingTime.map { $0 - configuration.deadlineMargin })
+        // Lives as long as the caller's call: its deadline (if any, inherited through
+        // CallDeadline) bounds it, and the caller's cancellation cancels the inner call.
+        let options = CallOptions()
         do {
             try await recommender.watchTips(.with { $0.userID = user }, options: options) { tips in
                 for try await tip in tips.messages { try await response.write(Self.tip(tip)) }
@@ -230,7 +230,8 @@ public struct GatewayService: Oo_Gateway_V1_Gateway_ServiceProtocol {
     private func call<Value: Sendable>(
         _ service: String, _ context: ServerContext, _ body: (CallOptions) async throws -> Value
     ) async throws -> Value {
-        let options = try context.callOptions(limit: configuration.downstreamTimeout, margin: configuration.deadlineMargin)
+        // Capped by the caller's deadline less a margin by the core (CallDeadline).
+        let options = CallOptions(timeout: configuration.downstreamTimeout)
         do {
             return try await body(options)
         } catch let error as RPCError {

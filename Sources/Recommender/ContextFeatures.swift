@@ -79,7 +79,9 @@ public enum ContextFeatures {
         features.positiveRate7D = history.shown7d == 0 ? 0 : Double(history.done7d) / Double(history.shown7d)
         features.secondsSinceLastSession = history.lastTipAt.map { max(0, date.timeIntervalSince($0)) } ?? 0
         features.tipCategory = task.category
-        features.tipCtr = (history.byCategory[task.category] ?? .init()).smoothedRate
+        // tip_ctr is the category's click-through rate across all users, which the
+        // recommender does not hold (it knows each user's own history); left unset rather
+        // than filled with the user's rate, which category_done_rate already carries.
         features.inQuietHours = false
         features.project = task.project
         features.priority = Int32(max(1, min(4, task.priority)))

@@ -130,7 +130,7 @@ public final class RecommenderService: Oo_Recommender_V1_Recommender_ServiceProt
                             $0.features = features
                         }
                     }
-                }, options: try context.callOptions(limit: configuration.scoringTimeout))
+                }, options: CallOptions(timeout: configuration.scoringTimeout))  // capped by the caller's deadline (CallDeadline)
         } catch let error as RPCError {
             let code = Self.downstreamCode(error.code, callerTimeLeft: context.remainingTime)
             throw RPCError(code: code, message: "ml-serving could not score: \(error.message)", cause: error)
@@ -256,7 +256,7 @@ public final class RecommenderService: Oo_Recommender_V1_Recommender_ServiceProt
                 throw RPCError(code: .invalidArgument, message: "Task '\(task.taskID)': priority must be 1 to 4, got \(task.priority).")
             }
         }
-        guard let counts = try await store.importTasksWithinLimit(user: user, tasks: request.tasks, limit: configuration.maxTasksPerUser) else {
+        guard let counts = try await store.importTasks(user: user, tasks: request.tasks, limit: configuration.maxTasksPerUser) else {
             throw RPCError(
                 code: .resourceExhausted,
                 message: "Importing these tasks would give the user more than \(configuration.maxTasksPerUser) tasks; nothing was imported.")

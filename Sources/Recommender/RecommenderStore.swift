@@ -108,6 +108,16 @@ final class RecommenderStore: Sendable {
     /// Inserts or updates `tasks`; nil (and nothing written) when the user would hold more
     /// than `limit` tasks.
     func importTasks(user: String, tasks: [Oo_Recommender_V1_Task], limit: Int) async throws -> (imported: Int, updated: Int)? {
+        do {
+            return try await writeTasks(user: user, tasks: tasks, limit: limit)
+        } catch is OverLimit {
+            return nil  // thrown inside the transaction, so it rolled back
+        }
+    }
+
+    private struct OverLimit: Error {}
+
+    private func writeTasks(user: String, tasks: [Oo_Recommender_V1_Task], limit: Int) async throws -> (imported: Int, updated: Int) {
         try await store.write { database in
             var imported = 0
             var updated = 0
@@ -133,17 +143,6 @@ final class RecommenderStore: Sendable {
             let total = try database.query("SELECT COUNT(*) FROM tasks WHERE user_id = ?", [.text(user)]).first?.first?.integer ?? 0
             if total > Int64(limit) { throw OverLimit() }
             return (imported, updated)
-        }
-    }
-
-    private struct OverLimit: Error {}
-
-    /// Like ``importTasks(user:tasks:limit:)`` but reports the limit as nil instead of throwing.
-    func importTasksWithinLimit(user: String, tasks: [Oo_Recommender_V1_Task], limit: Int) async throws -> (imported: Int, updated: Int)? {
-        do {
-            return try await importTasks(user: user, tasks: tasks, limit: limit)
-        } catch is OverLimit {
-            return nil
         }
     }
 

@@ -101,7 +101,7 @@ struct Simulate: AsyncParsableCommand {
             try manager.removeItem(atPath: dataDirectory)
         }
         try manager.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
-        manager.createFile(atPath: dataDirectory + "/" + Self.marker, contents: Data())
+        _ = manager.createFile(atPath: dataDirectory + "/" + Self.marker, contents: Data())
     }
 
     private func printReport(_ report: SimulationReport) throws {

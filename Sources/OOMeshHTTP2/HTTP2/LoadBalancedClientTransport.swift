@@ -165,7 +165,7 @@ public final class LoadBalancedClientTransport: ClientTransport {
         }
         for transport in pending { runner.yield(transport) }
         // Cancelled instead of shut down: shut down, so the endpoints' transports end.
-        try await withTaskCancellationHandler {
+        await withTaskCancellationHandler {
             await runAll(runs)
         } onCancel: {
             beginGracefulShutdown()

@@ -175,12 +175,9 @@ struct RetryTests {
     @Test("the method's default timeout applies when the caller sets none")
     func defaultTimeout() async throws {
         let configuration = try ServiceConfiguration(json: #"{"methodConfig": [{"name": [{"service": "oo.example.v1.Greeter"}], "timeout": "0.05s"}]}"#)
-        let greeter = FlakyGreeter(failures: 0)
         let transport = InProcessTransport()
-        let slow = SlowServer()
-        let server = GRPCServer(transport: transport.server, services: [slow])
-        _ = greeter
-        let code: StatusCode? = try await withThrowingTaskGroup(of: Void.self) { group in
+        let server = GRPCServer(transport: transport.server, services: [SlowServer()])
+        let code: StatusCode? = await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }
             defer { server.beginGracefulShutdown() }
             let client = GRPCClient(transport: transport.client, serviceConfiguration: configuration)
