@@ -6,7 +6,10 @@ import OOMesh
 
 /// One HTTP/2 connection carrying gRPC calls, server or client side, driven sans-I/O:
 /// socket bytes go into `nghttp2_session_mem_recv`, frames come out of
-/// `nghttp2_session_mem_send` into one coalesced write per loop iteration.
+/// `nghttp2_session_mem_send` into an ``OutboundQueue`` written with one gather write per
+/// loop iteration. Large DATA payloads are not copied: the data provider only reserves bytes
+/// in the stream's outbox (`NGHTTP2_DATA_FLAG_NO_COPY`), and the send-data callback queues
+/// the frame header followed by references to the application's message buffers.
 ///
 /// With TLS, a ``TLSSession`` sits between the socket and nghttp2, also sans-I/O: socket
 /// bytes are fed to OpenSSL and the plaintext it yields goes to nghttp2; nghttp2's frames
@@ -40,7 +43,10 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     var onTLSFailure: ((String) -> Void)?
     private var session: OpaquePointer?
     private var streams: [Int32: HTTP2Stream] = [:]
-    private var outBuffer: [UInt8] = []
+    /// Bytes for the socket: frames, DATA payloads by reference, or TLS ciphertext.
+    private var outbound = OutboundQueue()
+    /// The send-data callback paused `nghttp2_session_mem_send` because `outbound` is full.
+    private var sendPaused = false
     private var writeBlocked = false
     private var flushScheduled = false
     private var pendingCredits: [(Int32, Int)] = []
@@ -130,17 +136,17 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     private func advanceHandshake() {
         guard let tls, !isClosed else { return }
         let progress = tls.handshake()
-        tls.drain(into: &outBuffer)
+        outbound.appendStaging { tls.drain(into: &$0) }
         switch progress {
         case .inProgress:
-            if !outBuffer.isEmpty { _ = writeOut() }
+            if !outbound.isEmpty { _ = writeOut() }
         case .done:
             peerIdentity = tls.peerIdentity
-            if !outBuffer.isEmpty, !writeOut(), isClosed { return }
+            if !outbound.isEmpty, !writeOut(), isClosed { return }
             startSession()
         case .failed(let reason):
             // Send the alert OpenSSL queued (best effort), then close.
-            if !outBuffer.isEmpty { _ = writeOut() }
+            if !outbound.isEmpty { _ = writeOut() }
             failTLS(reason)
         }
     }
@@ -410,7 +416,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
                 receive(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
             case .needMoreInput:
                 // OpenSSL may have queued a reply of its own (a TLS 1.3 key update).
-                tls.drain(into: &outBuffer)
+                outbound.appendStaging { tls.drain(into: &$0) }
                 return
             case .closed:
                 close(reason: "the peer closed the TLS session")
@@ -449,7 +455,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         guard !isClosed, !writeBlocked else { return }
         guard let session else {
             // Before HTTP/2 starts (a TLS handshake): only handshake bytes to send.
-            if !outBuffer.isEmpty { _ = writeOut() }
+            if !outbound.isEmpty { _ = writeOut() }
             return
         }
         while true {
@@ -459,22 +465,32 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
                 close(reason: "HTTP/2 error: \(String(cString: nghttp2_strerror(Int32(count))))")
                 return
             }
-            if count == 0 { break }
-            if tls != nil {
-                plaintextOut.append(contentsOf: UnsafeBufferPointer(start: data, count: count))
-                if plaintextOut.count >= 64 * 1024 { guard encryptPlaintext() else { return } }
-            } else {
-                outBuffer.append(contentsOf: UnsafeBufferPointer(start: data, count: count))
+            if count > 0 {
+                let frames = UnsafeRawBufferPointer(start: data, count: count)
+                if tls != nil {
+                    plaintextOut.append(contentsOf: frames)
+                } else {
+                    outbound.append(copying: frames)
+                }
             }
-            if outBuffer.count >= 64 * 1024 {
+            if tls != nil, plaintextOut.count >= Self.writeBatchBytes {
+                guard encryptPlaintext() else { return }
+            }
+            if outbound.count >= Self.writeBatchBytes {
                 guard writeOut() else { return }
+            }
+            if count == 0 {
+                // A pause means the send-data callback found the batch full, not that
+                // nghttp2 has nothing more.
+                guard sendPaused else { break }
+                sendPaused = false
             }
         }
         applyCredits()
         if tls != nil, !plaintextOut.isEmpty {
             guard encryptPlaintext() else { return }
         }
-        if !outBuffer.isEmpty {
+        if !outbound.isEmpty {
             guard writeOut() else { return }
         }
         if let reason = closeAfterFlush {
@@ -485,12 +501,17 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         }
     }
 
-    /// TLS: encrypts `plaintextOut` into `outBuffer`. False when the connection closed.
+    /// Bytes gathered before a write (and, with TLS, before encrypting): large enough for
+    /// few system calls and full TLS records, small enough to bound what one connection
+    /// holds beyond its streams' outboxes.
+    private static let writeBatchBytes = 64 * 1024
+
+    /// TLS: encrypts `plaintextOut` into `outbound`. False when the connection closed.
     private func encryptPlaintext() -> Bool {
         guard let tls else { return true }
         let failure = plaintextOut.withUnsafeBytes { tls.write($0) }
         plaintextOut.removeAll(keepingCapacity: plaintextOut.capacity <= 256 * 1024)
-        tls.drain(into: &outBuffer)
+        outbound.appendStaging { tls.drain(into: &$0) }
         if let failure {
             failTLS(failure)
             return false
@@ -498,41 +519,25 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         return true
     }
 
-    /// Writes `outBuffer`; false when the socket would block (the rest waits for EPOLLOUT).
+    /// Writes `outbound`; false when the socket would block (the rest waits for EPOLLOUT)
+    /// or the connection closed.
     private func writeOut() -> Bool {
-        var written = 0
-        let total = outBuffer.count
-        let result: Bool = outBuffer.withUnsafeBytes { bytes in
-            while written < total {
-                // send with MSG_NOSIGNAL: a peer that has gone must not kill the process with SIGPIPE.
-                let count = send(fd, bytes.baseAddress! + written, total - written, Int32(MSG_NOSIGNAL))
-                if count >= 0 {
-                    written += count
-                    continue
-                }
-                let error = errno
-                if error == EINTR { continue }
-                if error == EAGAIN || error == EWOULDBLOCK { return false }
-                connectError = String(describing: SocketError(call: "write", errno: error))
-                return false
-            }
+        switch outbound.write(to: fd) {
+        case .done:
             return true
-        }
-        if written == total {
-            outBuffer.removeAll(keepingCapacity: outBuffer.capacity <= 256 * 1024)
-        } else {
-            outBuffer.removeFirst(written)
-        }
-        if let error = connectError, !result, !connecting {
-            connectError = nil
-            close(reason: error)
-            return false
-        }
-        if !result {
+        case .wouldBlock:
             writeBlocked = true
             loop.setWritableInterest(fd, true)
+            return false
+        case .failed(let error):
+            let reason = String(describing: SocketError(call: "write", errno: error))
+            if connecting {
+                connectError = reason
+            } else {
+                close(reason: reason)
+            }
+            return false
         }
-        return result
     }
 
     // MARK: Flow control
@@ -862,9 +867,26 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         return 0
     }
 
+    /// The data provider: reserves up to `buffer.count` bytes of the stream's outbox for the
+    /// next DATA frame. A large frame is not copied (``sendData(_:header:length:)`` writes
+    /// it from the application's buffers); a small one is copied into nghttp2's `buffer`,
+    /// which costs less than a separate I/O vector.
     func readData(streamID: Int32, into buffer: UnsafeMutableRawBufferPointer, flags: UnsafeMutablePointer<UInt32>) -> Int {
         guard let stream = streams[streamID] else { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
-        let (count, end) = stream.outbox.read(into: buffer)
+        let (count, end) = stream.outbox.reserve(upTo: buffer.count)
+        if count >= OutboundQueue.referenceThreshold {
+            flags.pointee |= NGHTTP2_DATA_FLAG_NO_COPY.rawValue
+        } else if count > 0 {
+            var copied = 0
+            let taken = stream.outbox.take(count, prefix: {}) { bytes, range in
+                bytes.withUnsafeBytes { source in
+                    buffer.baseAddress!.advanced(by: copied)
+                        .copyMemory(from: source.baseAddress!.advanced(by: range.lowerBound), byteCount: range.count)
+                }
+                copied += range.count
+            }
+            guard taken else { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
+        }
         if let end {
             flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
             if case .trailers(let status, let trailers) = end {
@@ -881,6 +903,43 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
             return Int(NGHTTP2_ERR_DEFERRED.rawValue)
         }
         return count
+    }
+
+    /// The send-data callback: queues one DATA frame, its 9-byte `header` then `length`
+    /// bytes taken from the stream's outbox (referenced, not copied, when large). Pauses
+    /// `mem_send` once a write batch is full.
+    func sendData(_ frame: nghttp2_frame, header: UnsafeRawBufferPointer, length: Int) -> Int32 {
+        guard let stream = streams[frame.hd.stream_id] else { return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue }
+        // We never ask for padding; a frame with some is written as RFC 9113 §6.1 says.
+        let padding = Int(frame.data.padlen)
+        var padLength = UInt8(truncatingIfNeeded: max(0, padding - 1))
+        let zeros = [UInt8](repeating: 0, count: max(0, padding - 1))
+        let taken: Bool
+        if tls != nil {
+            taken = stream.outbox.take(length) {
+                plaintextOut.append(contentsOf: header)
+                if padding > 0 { plaintextOut.append(padLength) }
+            } slice: { bytes, range in
+                plaintextOut.append(contentsOf: bytes[range])
+            }
+        } else {
+            taken = stream.outbox.take(length) {
+                outbound.append(copying: header)
+                if padding > 0 { withUnsafeBytes(of: &padLength) { outbound.append(copying: $0) } }
+            } slice: { bytes, range in
+                outbound.append(bytes, range: range)
+            }
+        }
+        // The outbox was closed after the frame was reserved: reset the stream.
+        guard taken else { return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue }
+        if !zeros.isEmpty {
+            if tls != nil { plaintextOut.append(contentsOf: zeros) } else { zeros.withUnsafeBytes { outbound.append(copying: $0) } }
+        }
+        if outbound.count >= Self.writeBatchBytes || plaintextOut.count >= Self.writeBatchBytes {
+            sendPaused = true
+            return NGHTTP2_ERR_PAUSE.rawValue
+        }
+        return 0
     }
 
     // MARK: Server: requests

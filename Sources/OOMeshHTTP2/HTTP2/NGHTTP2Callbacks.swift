@@ -30,10 +30,15 @@ enum NGHTTP2Callbacks {
         nghttp2_session_callbacks_set_on_stream_close_callback(callbacks) { _, streamID, errorCode, userData in
             owningConnection(userData).onStreamClosed(streamID: streamID, errorCode: errorCode)
         }
+        nghttp2_session_callbacks_set_send_data_callback(callbacks) { _, frame, header, length, _, userData in
+            owningConnection(userData).sendData(frame!.pointee, header: UnsafeRawBufferPointer(start: header, count: 9), length: length)
+        }
         return callbacks!
     }
 
-    /// The read callback of every data provider: pulls queued bytes from the stream's outbox.
+    /// The read callback of every data provider: takes queued bytes from the stream's
+    /// outbox, large frames without copying (`NGHTTP2_DATA_FLAG_NO_COPY`: the send-data
+    /// callback writes them).
     static let readData: nghttp2_data_source_read_callback = { _, streamID, buffer, length, flags, _, userData in
         owningConnection(userData).readData(
             streamID: streamID, into: UnsafeMutableRawBufferPointer(start: buffer, count: length), flags: flags!)

@@ -262,21 +262,35 @@ final class StreamOutbox: Sendable {
         }
     }
 
-    /// Copies up to `buffer.count` queued bytes into `buffer`. When the queue is empty
-    /// and the stream has ended, also returns the end (once).
-    func read(into buffer: UnsafeMutableRawBufferPointer) -> (count: Int, end: End?) {
-        let (count, end, writer) = state.withLock { state -> (Int, End?, CheckedContinuation<Void, any Error>?) in
-            var written = 0
-            while written < buffer.count, state.chunkHead < state.chunks.count {
+    /// How many queued bytes the next DATA frame carries (at most `limit`), and, when those
+    /// are the last and the stream has ended, the end (returned once). The bytes stay
+    /// queued until ``take(_:prefix:slice:)`` removes them, when the frame is written.
+    func reserve(upTo limit: Int) -> (count: Int, end: End?) {
+        state.withLock { state in
+            let count = min(state.queuedBytes, limit)
+            var end: End?
+            if count == state.queuedBytes, !state.endTaken, let pending = state.end {
+                end = pending
+                state.endTaken = true
+            }
+            return (count, end)
+        }
+    }
+
+    /// Removes the first `count` queued bytes without copying them: runs `prefix`, then
+    /// hands each piece to `slice` as a range of the array the application wrote. Returns
+    /// false, calling neither, when fewer than `count` bytes are queued (the stream was
+    /// closed since ``reserve(upTo:)``).
+    func take(_ count: Int, prefix: () -> Void, slice: ([UInt8], Range<Int>) -> Void) -> Bool {
+        let (taken, writer) = state.withLock { state -> (Bool, CheckedContinuation<Void, any Error>?) in
+            guard state.queuedBytes >= count else { return (false, nil) }
+            prefix()
+            var left = count
+            while left > 0 {
                 let chunk = state.chunks[state.chunkHead]
-                let take = min(chunk.count - state.offset, buffer.count - written)
-                if take > 0 {
-                    chunk.withUnsafeBytes { bytes in
-                        buffer.baseAddress!.advanced(by: written)
-                            .copyMemory(from: bytes.baseAddress!.advanced(by: state.offset), byteCount: take)
-                    }
-                }
-                written += take
+                let take = min(chunk.count - state.offset, left)
+                if take > 0 { slice(chunk, state.offset..<(state.offset + take)) }
+                left -= take
                 state.offset += take
                 if state.offset == chunk.count {
                     if state.replay != nil {
@@ -291,6 +305,10 @@ final class StreamOutbox: Sendable {
                     state.offset = 0
                 }
             }
+            // Empty chunks (a zero-length message's body) at the front are done too.
+            while state.chunkHead < state.chunks.count, state.chunks[state.chunkHead].isEmpty {
+                state.chunkHead += 1
+            }
             if state.chunkHead == state.chunks.count {
                 state.chunks.removeAll(keepingCapacity: true)
                 state.chunkHead = 0
@@ -298,20 +316,15 @@ final class StreamOutbox: Sendable {
                 state.chunks.removeFirst(state.chunkHead)
                 state.chunkHead = 0
             }
-            state.queuedBytes -= written
-            var end: End?
-            if state.queuedBytes == 0, !state.endTaken, let pending = state.end {
-                end = pending
-                state.endTaken = true
-            }
+            state.queuedBytes -= count
             var writer: CheckedContinuation<Void, any Error>?
             if state.queuedBytes <= highWaterBytes / 2 {
                 writer = state.writer
                 state.writer = nil
             }
-            return (written, end, writer)
+            return (true, writer)
         }
         writer?.resume()
-        return (count, end)
+        return taken
     }
 }
