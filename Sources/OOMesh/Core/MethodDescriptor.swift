@@ -44,10 +44,16 @@ public struct MethodDescriptor: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses a `:path` such as `/grpc.testing.TestService/EmptyCall`; nil when malformed.
     public init?(path: String, kind: RPCKind = .bidirectionalStreaming) {
-        guard path.first == "/" else { return nil }
-        let parts = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
-        self.init(service: String(parts[0]), method: String(parts[1]), kind: kind)
+        // Scans the UTF-8 bytes: no array of parts, no Character breaking.
+        let utf8 = path.utf8
+        let slash = UInt8(ascii: "/")
+        guard utf8.first == slash else { return nil }
+        let serviceStart = utf8.index(after: utf8.startIndex)
+        guard let separator = utf8[serviceStart...].firstIndex(of: slash) else { return nil }
+        let methodStart = utf8.index(after: separator)
+        guard separator > serviceStart, methodStart < utf8.endIndex,
+              !utf8[methodStart...].contains(slash) else { return nil }
+        self.init(service: String(path[serviceStart..<separator]), method: String(path[methodStart...]), kind: kind)
     }
 
     public var description: String { path }

@@ -51,7 +51,7 @@ public final class GRPCServer: Sendable {
         }
 
         var descriptor = streamContext.descriptor
-        guard let handler = router.handler(for: descriptor.path) else {
+        guard let route = router.route(for: descriptor) else {
             let message = router.hasService(descriptor.service)
                 ? "Method '\(descriptor.method)' is not implemented by service '\(descriptor.service)'."
                 : "Service '\(descriptor.service)' is not implemented by this server."
@@ -59,7 +59,8 @@ public final class GRPCServer: Sendable {
             return
         }
 
-        descriptor.kind = router.kind(for: descriptor.path) ?? descriptor.kind
+        descriptor.kind = route.kind
+        let handler = route.handler
         let context = ServerContext(
             descriptor: descriptor, requestMetadata: requestMetadata,
             peer: streamContext.peer, deadline: streamContext.deadline, peerIdentity: streamContext.peerIdentity,

@@ -13,29 +13,39 @@ public struct RPCRouter: Sendable {
         RPCAsyncSequence<RPCRequestPart>, ClosableRPCWriter<RPCResponsePart>, ServerContext, ResponseHead
     ) async throws -> Void
 
-    private(set) var handlers: [String: MethodHandler] = [:]
+    /// A registered method: how to run it and its call shape.
+    struct Route {
+        var handler: MethodHandler
+        var kind: RPCKind
+    }
+
+    /// Looked up by service and method name, so a call needs no `:path` string built.
+    private struct MethodKey: Hashable {
+        var service: String
+        var method: String
+    }
+
+    private var routes: [MethodKey: Route] = [:]
     private(set) var services: Set<String> = []
-    private var kinds: [String: RPCKind] = [:]
 
     /// Creates an empty router.
     public init() {}
 
-    /// The methods registered so far.
-    public var methods: [String] { handlers.keys.sorted() }
+    /// The methods registered so far, as `/package.Service/Method` paths, sorted.
+    public var methods: [String] { routes.keys.map { "/\($0.service)/\($0.method)" }.sorted() }
 
     /// The fully qualified names of the services registered so far, sorted.
     public var serviceNames: [String] { services.sorted() }
 
     mutating func register(_ descriptor: MethodDescriptor, _ handler: @escaping MethodHandler) {
-        handlers[descriptor.path] = handler
-        kinds[descriptor.path] = descriptor.kind
+        routes[MethodKey(service: descriptor.service, method: descriptor.method)] = Route(handler: handler, kind: descriptor.kind)
         services.insert(descriptor.service)
     }
 
-    func handler(for path: String) -> MethodHandler? { handlers[path] }
-
-    /// The call shape a method was registered with.
-    func kind(for path: String) -> RPCKind? { kinds[path] }
+    /// The route for a call's service and method (the descriptor's kind is not consulted).
+    func route(for descriptor: MethodDescriptor) -> Route? {
+        routes[MethodKey(service: descriptor.service, method: descriptor.method)]
+    }
 
     func hasService(_ name: String) -> Bool { services.contains(name) }
 
@@ -51,6 +61,7 @@ public struct RPCRouter: Sendable {
             let response = try await handler(request, context)
             let bytes = try serializeResponse(response, serializer)
             var parts: [RPCResponsePart] = []
+            parts.reserveCapacity(3)
             if let metadata = head.takeIfUnsent(forMessages: true) { parts.append(.metadata(metadata)) }
             parts.append(.message(bytes, []))
             parts.append(.status(.ok, context.trailingMetadata))
@@ -70,6 +81,7 @@ public struct RPCRouter: Sendable {
             let response = try await handler(RequestStream(parts: inbound, deserializer: deserializer, context: context), context)
             let bytes = try serializeResponse(response, serializer)
             var parts: [RPCResponsePart] = []
+            parts.reserveCapacity(3)
             if let metadata = head.takeIfUnsent(forMessages: true) { parts.append(.metadata(metadata)) }
             parts.append(.message(bytes, []))
             parts.append(.status(.ok, context.trailingMetadata))

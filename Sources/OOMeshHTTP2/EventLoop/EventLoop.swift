@@ -12,6 +12,14 @@ protocol EventHandler: AnyObject {
     func handleReadable()
     /// The descriptor is writable.
     func handleWritable()
+    /// The end of the loop iteration in which it called
+    /// ``EventLoop/flushAtEndOfIteration(_:)``: write what the iteration produced.
+    func flushAtEndOfIteration()
+}
+
+extension EventHandler {
+    /// Handlers that never ask for a flush (a listening socket) need no hook.
+    func flushAtEndOfIteration() {}
 }
 
 /// One thread running an epoll loop: it watches sockets, runs timers, runs jobs other
@@ -51,7 +59,11 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
     // Loop-thread state.
     private var handlers: [Int32: any EventHandler] = [:]
     private var timers = TimerHeap()
-    private var flushList: [() -> Void] = []
+    private var flushList: [any EventHandler] = []
+    /// Empty arrays with capacity, swapped with `flushList` and `queue.jobs` while those
+    /// are run, so a busy loop does not allocate a new array per iteration.
+    private var spareFlushList: [any EventHandler] = []
+    private var spareJobs: [Job] = []
     /// A scratch buffer for socket reads, shared by every connection on this loop (reads
     /// are synchronous on the loop thread), so idle connections hold no read buffer.
     let readBuffer: UnsafeMutableRawBufferPointer
@@ -178,9 +190,10 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         return timer
     }
 
-    /// Runs `flush` once at the end of this loop iteration, after all reads and jobs.
-    func flushAtEndOfIteration(_ flush: @escaping () -> Void) {
-        flushList.append(flush)
+    /// Calls `handler.flushAtEndOfIteration()` at the end of this loop iteration, after all
+    /// reads and jobs (once per call: the handler keeps itself from asking twice).
+    func flushAtEndOfIteration(_ handler: any EventHandler) {
+        flushList.append(handler)
     }
 
     // MARK: The loop
@@ -229,6 +242,7 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         handlers.removeAll()
         timers = TimerHeap()
         flushList.removeAll()
+        spareFlushList.removeAll()
     }
 
     private func nextTimeoutMilliseconds() -> Int32 {
@@ -262,27 +276,28 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
     private func runJobs() -> Bool {
         // A few rounds, so a task resumed by a job runs in this iteration, but I/O is not starved.
         for _ in 0..<4 {
-            let (jobs, stopping) = queue.withLock { queue -> ([Job], Bool) in
-                let jobs = queue.jobs
-                queue.jobs.removeAll(keepingCapacity: true)
-                return (jobs, queue.stopping)
+            // Take the queued jobs by swapping in the spare (empty) array.
+            let stopping = queue.withLock { queue -> Bool in
+                swap(&queue.jobs, &spareJobs)
+                return queue.stopping
             }
-            if jobs.isEmpty { return stopping }
-            for job in jobs {
+            if spareJobs.isEmpty { return stopping }
+            for job in spareJobs {
                 switch job {
                 case .closure(let closure): closure()
                 case .task(let task): task.runSynchronously(on: asUnownedTaskExecutor())
                 }
             }
+            spareJobs.removeAll(keepingCapacity: spareJobs.capacity <= 4096)
         }
         return false
     }
 
     private func runFlushes() {
         while !flushList.isEmpty {
-            let list = flushList
-            flushList.removeAll(keepingCapacity: true)
-            for flush in list { flush() }
+            swap(&flushList, &spareFlushList)
+            for handler in spareFlushList { handler.flushAtEndOfIteration() }
+            spareFlushList.removeAll(keepingCapacity: spareFlushList.capacity <= 4096)
         }
     }
 }

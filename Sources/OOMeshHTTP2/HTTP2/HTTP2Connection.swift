@@ -444,10 +444,12 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     func scheduleFlush() {
         guard !flushScheduled, !isClosed else { return }
         flushScheduled = true
-        loop.flushAtEndOfIteration { [self] in
-            flushScheduled = false
-            flush()
-        }
+        loop.flushAtEndOfIteration(self)
+    }
+
+    func flushAtEndOfIteration() {
+        flushScheduled = false
+        flush()
     }
 
     /// Pulls every frame nghttp2 has ready and writes them, coalesced.
@@ -740,6 +742,8 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         if stream.receivedHeaderBytes > configuration.maxHeaderListBytes {
             return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue
         }
+        // One allocation for a typical header block instead of growing 1, 2, 4, 8.
+        if stream.receivedHeaders.capacity == 0 { stream.receivedHeaders.reserveCapacity(12) }
         stream.receivedHeaders.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
         return 0
     }

@@ -92,6 +92,7 @@ struct ServerStreamWriter: ClosableRPCWriterProtocol {
     func write(contentsOf parts: [RPCResponsePart]) async throws {
         var headers: Metadata?
         var messages: [StreamOutbox.Message] = []
+        messages.reserveCapacity(parts.count)
         var end: StreamOutbox.End?
         for part in parts {
             switch part {
@@ -135,6 +136,7 @@ struct ClientStreamWriter: ClosableRPCWriterProtocol {
     func write(contentsOf parts: [RPCRequestPart]) async throws {
         var headers: Metadata?
         var messages: [StreamOutbox.Message] = []
+        messages.reserveCapacity(parts.count)
         for part in parts {
             switch part {
             case .metadata(let metadata): headers = metadata

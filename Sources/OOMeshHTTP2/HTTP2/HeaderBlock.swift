@@ -12,31 +12,24 @@ struct HeaderBlock {
         fields.append((name, value))
     }
 
-    /// Calls `body` with the `nghttp2_nv` array for the fields.
+    /// Calls `body` with the `nghttp2_nv` array for the fields. The names, values and the
+    /// array live in temporary (usually stack) storage: no heap allocation per block.
     func withNV<Result>(_ body: (UnsafePointer<nghttp2_nv>, Int) -> Result) -> Result {
-        var storage: [UInt8] = []
-        storage.reserveCapacity(fields.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count })
-        var offsets: [(Int, Int, Int, Int)] = []
-        offsets.reserveCapacity(fields.count)
-        for field in fields {
-            let nameStart = storage.count
-            storage.append(contentsOf: field.name.utf8)
-            let valueStart = storage.count
-            storage.append(contentsOf: field.value.utf8)
-            offsets.append((nameStart, valueStart - nameStart, valueStart, storage.count - valueStart))
-        }
-        return storage.withUnsafeMutableBufferPointer { bytes in
-            // An empty storage buffer may have no base address; nghttp2 only reads `len` bytes.
-            var placeholder: UInt8 = 0
-            return withUnsafeMutablePointer(to: &placeholder) { fallback in
-                let base = bytes.baseAddress ?? fallback
-                let nv = offsets.map { offset in
-                    nghttp2_nv(
-                        name: base + offset.0, value: base + offset.2,
-                        namelen: offset.1, valuelen: offset.3,
+        let byteCount = fields.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(byteCount, 1)) { storage in
+            withUnsafeTemporaryAllocation(of: nghttp2_nv.self, capacity: max(fields.count, 1)) { nv in
+                var offset = 0
+                for (index, field) in fields.enumerated() {
+                    let name = storage.baseAddress! + offset
+                    offset = storage[offset...].initialize(fromContentsOf: field.name.utf8)
+                    let value = storage.baseAddress! + offset
+                    offset = storage[offset...].initialize(fromContentsOf: field.value.utf8)
+                    nv[index] = nghttp2_nv(
+                        name: name, value: value,
+                        namelen: field.name.utf8.count, valuelen: field.value.utf8.count,
                         flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
                 }
-                return nv.withUnsafeBufferPointer { body($0.baseAddress!, $0.count) }
+                return body(nv.baseAddress!, fields.count)
             }
         }
     }

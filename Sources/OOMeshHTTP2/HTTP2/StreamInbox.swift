@@ -38,6 +38,8 @@ final class StreamInbox<Part: Sendable>: Sendable {
                 state.reader = nil
                 return (reader, false)
             }
+            // A unary call queues metadata, a message and an end: one allocation, not three.
+            if state.items.capacity == 0 { state.items.reserveCapacity(4) }
             state.items.append((part, flowBytes))
             return (nil, false)
         }

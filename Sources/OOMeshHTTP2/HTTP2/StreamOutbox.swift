@@ -41,6 +41,15 @@ final class StreamOutbox: Sendable {
         /// has the request, so that a refused stream can be sent again; nil once that is
         /// impossible or unnecessary.
         var replay: Replay?
+
+        /// Queues a framed message: its 5-byte prefix and its body, as two chunks.
+        mutating func enqueue(_ message: (prefix: [UInt8], body: [UInt8])) {
+            // Room for a typical call's prefix and body at once, not grown 1, 2, 4.
+            if chunks.capacity == 0 { chunks.reserveCapacity(4) }
+            chunks.append(message.prefix)
+            chunks.append(message.body)
+            queuedBytes += message.prefix.count + message.body.count
+        }
     }
 
     struct Replay {
@@ -130,16 +139,15 @@ final class StreamOutbox: Sendable {
         }
         // Compression runs here, on the writer's task, not on the event loop.
         let compression = self.compression
-        var framed: [(prefix: [UInt8], body: [UInt8])] = []
-        framed.reserveCapacity(messages.count)
-        for item in messages {
-            let message = item.bytes
-            if item.compress, compression != .identity, let compressed = MessageCompression.compress(message, with: compression) {
-                framed.append((MessageFraming.prefix(length: compressed.count, compressed: true), compressed))
-            } else {
-                framed.append((MessageFraming.prefix(length: message.count), message))
+        func frame(_ item: Message) -> (prefix: [UInt8], body: [UInt8]) {
+            if item.compress, compression != .identity, let compressed = MessageCompression.compress(item.bytes, with: compression) {
+                return (MessageFraming.prefix(length: compressed.count, compressed: true), compressed)
             }
+            return (MessageFraming.prefix(length: item.bytes.count), item.bytes)
         }
+        // The common single message needs no array of framed messages.
+        let single = messages.count == 1 ? frame(messages[0]) : nil
+        let framed = messages.count > 1 ? messages.map(frame) : []
         let (scheduleKick, mustWait): (Bool, Bool) = try state.withLock { state in
             if let closed = state.closed {
                 switch closed {
@@ -156,11 +164,8 @@ final class StreamOutbox: Sendable {
                 }
                 state.headers = headers
             }
-            for (prefix, body) in framed {
-                state.chunks.append(prefix)
-                state.chunks.append(body)
-                state.queuedBytes += 5 + body.count
-            }
+            if let single { state.enqueue(single) }
+            for message in framed { state.enqueue(message) }
             if let end { state.end = end }
             let schedule = !state.kickScheduled
             state.kickScheduled = true

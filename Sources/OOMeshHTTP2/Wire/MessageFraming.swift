@@ -29,7 +29,6 @@ struct MessageDeframer {
 
     init(maxMessageBytes: Int) {
         self.maxMessageBytes = maxMessageBytes
-        header.reserveCapacity(5)
     }
 
     /// True when a message has started but not finished: the stream must not end here.

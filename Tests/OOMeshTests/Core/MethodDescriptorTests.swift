@@ -7,6 +7,7 @@ struct MethodDescriptorTests {
         ("/grpc.testing.TestService/EmptyCall", "grpc.testing.TestService", "EmptyCall"),
         ("/oo.example.v1.Greeter/SayHello", "oo.example.v1.Greeter", "SayHello"),
         ("/Service/M", "Service", "M"),
+        ("/pkg.Sérvice/Méthod", "pkg.Sérvice", "Méthod"),  // multi-byte UTF-8 around the slashes
     ])
     func validPath(_ path: String, _ service: String, _ method: String) throws {
         let descriptor = try #require(MethodDescriptor(path: path))
