@@ -43,6 +43,8 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     var onTLSFailure: ((String) -> Void)?
     private var session: OpaquePointer?
     private var streams: [Int32: HTTP2Stream] = [:]
+    /// Header strings this connection's calls repeat, decoded once.
+    private var headerStrings = HeaderStringCache()
     /// Bytes for the socket: frames, DATA payloads by reference, or TLS ciphertext.
     private var outbound = OutboundQueue()
     /// The send-data callback paused `nghttp2_session_mem_send` because `outbound` is full.
@@ -744,7 +746,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         }
         // One allocation for a typical header block instead of growing 1, 2, 4, 8.
         if stream.receivedHeaders.capacity == 0 { stream.receivedHeaders.reserveCapacity(12) }
-        stream.receivedHeaders.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+        stream.receivedHeaders.append((headerStrings.string(name), headerStrings.string(value)))
         return 0
     }
 
