@@ -26,21 +26,23 @@ public struct ServiceDescriptor: Sendable, Hashable, CustomStringConvertible {
 /// Names one method of a service; its `path` is what HTTP/2 carries as `:path`.
 public struct MethodDescriptor: Sendable, Hashable, CustomStringConvertible {
     /// The fully qualified service name.
-    public var service: String
+    public var service: String { didSet { path = Self.path(service, method) } }
     /// The method name as written in the `.proto` file.
-    public var method: String
+    public var method: String { didSet { path = Self.path(service, method) } }
     /// The shape of the call.
     public var kind: RPCKind
+    /// `/package.Service/Method`: built once, not on every call that sends or routes it.
+    public private(set) var path: String
 
     /// Creates a descriptor.
     public init(service: String, method: String, kind: RPCKind = .bidirectionalStreaming) {
         self.service = service
         self.method = method
         self.kind = kind
+        self.path = Self.path(service, method)
     }
 
-    /// `/package.Service/Method`.
-    public var path: String { "/\(service)/\(method)" }
+    private static func path(_ service: String, _ method: String) -> String { "/\(service)/\(method)" }
 
     /// Parses a `:path` such as `/grpc.testing.TestService/EmptyCall`; nil when malformed.
     public init?(path: String, kind: RPCKind = .bidirectionalStreaming) {
@@ -53,7 +55,10 @@ public struct MethodDescriptor: Sendable, Hashable, CustomStringConvertible {
         let methodStart = utf8.index(after: separator)
         guard separator > serviceStart, methodStart < utf8.endIndex,
               !utf8[methodStart...].contains(slash) else { return nil }
-        self.init(service: String(path[serviceStart..<separator]), method: String(path[methodStart...]), kind: kind)
+        self.service = String(path[serviceStart..<separator])
+        self.method = String(path[methodStart...])
+        self.kind = kind
+        self.path = path
     }
 
     public var description: String { path }

@@ -42,6 +42,16 @@ struct MethodDescriptorTests {
         #expect(MethodDescriptor(path: path) == nil)
     }
 
+    @Test("changing the service or method changes the path")
+    func pathFollowsMutation() {
+        var descriptor = MethodDescriptor(service: "pkg.Svc", method: "Do")
+        descriptor.service = "pkg.Other"
+        #expect(descriptor.path == "/pkg.Other/Do")
+        descriptor.method = "Undo"
+        #expect(descriptor.path == "/pkg.Other/Undo")
+        #expect(descriptor == MethodDescriptor(path: "/pkg.Other/Undo"))
+    }
+
     @Test("path is built from service and method")
     func pathFromParts() {
         let descriptor = MethodDescriptor(service: "pkg.Svc", method: "Do", kind: .unary)
