@@ -29,8 +29,12 @@ struct OutboundQueue {
 
     private var segments: [Segment] = []
     private var head = 0
-    /// A written staging buffer kept for reuse, so steady traffic does not allocate one per flush.
+    /// A written staging buffer kept for reuse, so steady traffic does not allocate one per
+    /// flush; at most ``maxSpareBytes``, so a connection that goes idle after a burst does
+    /// not keep a large buffer.
     private var spare: [UInt8] = []
+    /// The largest staging buffer kept for reuse.
+    static let maxSpareBytes = 16 * 1024
     /// Bytes queued and not yet written.
     private(set) var count = 0
 
@@ -152,7 +156,7 @@ struct OutboundQueue {
     private mutating func release(at index: Int) {
         var bytes = segments[index].bytes
         segments[index].bytes = []
-        if segments[index].isStaging, bytes.capacity <= 256 * 1024, bytes.capacity > spare.capacity {
+        if segments[index].isStaging, bytes.capacity <= Self.maxSpareBytes, bytes.capacity > spare.capacity {
             bytes.removeAll(keepingCapacity: true)
             spare = bytes
         }

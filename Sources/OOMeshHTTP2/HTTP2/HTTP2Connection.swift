@@ -514,7 +514,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     private func encryptPlaintext() -> Bool {
         guard let tls else { return true }
         let failure = plaintextOut.withUnsafeBytes { tls.write($0) }
-        plaintextOut.removeAll(keepingCapacity: plaintextOut.capacity <= 256 * 1024)
+        plaintextOut.removeAll(keepingCapacity: plaintextOut.capacity <= OutboundQueue.maxSpareBytes)
         outbound.appendStaging { tls.drain(into: &$0) }
         if let failure {
             failTLS(failure)
