@@ -726,7 +726,9 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         let outbox = StreamOutbox(
             highWaterBytes: configuration.maxQueuedOutboundBytesPerStream, maxMessageBytes: configuration.maxSendMessageBytes
         ) { [loop, self] in
-            loop.executeOrRun { self.pumpStream(id: streamID) }
+            // A handler writing on the loop (the usual case) pumps at once, allocating no
+            // closure; one on another thread hands the pump to the loop.
+            if loop.inEventLoop { self.pumpStream(id: streamID) } else { loop.execute { self.pumpStream(id: streamID) } }
         }
         let stream = HTTP2Stream(id: streamID, descriptor: MethodDescriptor(service: "", method: ""), outbox: outbox,
                                  maxMessageBytes: configuration.maxReceiveMessageBytes)
@@ -1007,7 +1009,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         // Weak: the stream owns its inbox; a strong capture would keep every stream alive.
         let inbox = StreamInbox<RPCRequestPart> { [loop, self, weak stream] in
             guard let stream else { return }
-            loop.executeOrRun { self.returnCredit(stream) }
+            if loop.inEventLoop { self.returnCredit(stream) } else { loop.execute { self.returnCredit(stream) } }
         }
         stream.serverInbox = inbox
         _ = inbox.deliver(.metadata(metadata))
