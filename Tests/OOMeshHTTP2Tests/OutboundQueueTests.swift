@@ -53,6 +53,32 @@ struct OutboundQueueTests {
         #expect(received.wait() == expected)
     }
 
+    /// A peer that reads slowly must not make the queue keep what it has already written.
+    @Test("partial writes followed by more copies keep the retained bytes bounded")
+    func partialWritesStayBounded() throws {
+        let (writer, reader) = try socketPair(sendBuffer: 4 * 1024)
+        defer { close(writer); close(reader) }
+        var queue = OutboundQueue()
+        // The reader takes less than the writer queues each round, so a backlog builds
+        // up and the oldest buffer is always partly written.
+        var sink = [UInt8](repeating: 0, count: 2_000)
+        let piece = [UInt8](repeating: 0x5A, count: 3_000)
+        var largestRetained = 0
+        var written = 0
+        for _ in 0..<500 {
+            piece.withUnsafeBytes { queue.append(copying: $0) }
+            _ = queue.write(to: writer)
+            // The reader takes a little at a time, so most writes are partial.
+            let read = sink.withUnsafeMutableBytes { recv(reader, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if read > 0 { written += read }
+            largestRetained = max(largestRetained, queue.retainedBytes)
+        }
+        #expect(written > 100_000, "the reader should have received a good part of the 1.5 MB")
+        // Unwritten bytes plus at most one partly written buffer of up to a batch.
+        #expect(largestRetained <= queue.count + 2 * OutboundQueue.maxStagingBytes,
+                "retained \(largestRetained) bytes with \(queue.count) unwritten")
+    }
+
     @Test("an empty staging append leaves nothing queued")
     func emptyStagingAppend() throws {
         var queue = OutboundQueue()

@@ -18,6 +18,9 @@ struct OutboundQueue {
     /// The most I/O vectors handed to one `sendmsg`.
     static let maxVectorsPerWrite = 64
 
+    /// A staging buffer this full gets no more bytes; the next copy starts a new one.
+    static let maxStagingBytes = 64 * 1024
+
     private struct Segment {
         var bytes: [UInt8]
         /// The unwritten part is `bytes[start..<end]`.
@@ -40,6 +43,20 @@ struct OutboundQueue {
 
     var isEmpty: Bool { count == 0 }
 
+    /// Bytes of memory the queued segments keep alive, written parts included: what the
+    /// queue costs, as opposed to what it still has to write (`count`).
+    var retainedBytes: Int {
+        segments[head...].reduce(0) { $0 + ($1.isStaging ? $1.bytes.count : $1.end - $1.start) }
+    }
+
+    /// Drops everything queued (the connection has closed).
+    mutating func removeAll() {
+        segments = []
+        head = 0
+        spare = []
+        count = 0
+    }
+
     /// Copies `bytes` onto the end of the queue.
     mutating func append(copying bytes: UnsafeRawBufferPointer) {
         guard bytes.count > 0 else { return }
@@ -60,7 +77,11 @@ struct OutboundQueue {
     /// Lets `body` append to the staging buffer at the end of the queue (for producers that
     /// write into an array, such as the TLS engine's ciphertext).
     mutating func appendStaging(_ body: (inout [UInt8]) -> Void) {
+        // A new buffer rather than the last one when that one was partly written (its
+        // written bytes are only freed with it: appending to it forever under a slow
+        // reader would keep everything ever sent) or is already a full batch.
         let fresh = head == segments.count || !segments[segments.count - 1].isStaging
+            || segments[segments.count - 1].start > 0 || segments[segments.count - 1].bytes.count >= Self.maxStagingBytes
         if fresh {
             var staging = spare
             spare = []

@@ -248,6 +248,10 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         Glibc.close(fd)
         if let session { nghttp2_session_del(session) }
         session = nil
+        // Nothing more will be written: release the queued bytes (and the application
+        // buffers they reference) now, not when the last stream lets go of the connection.
+        outbound.removeAll()
+        plaintextOut = []
         onTLSFailure = nil
         graceTimer?.cancel()
         graceTimer = nil
