@@ -80,8 +80,7 @@ struct OutboundQueue {
         // A new buffer rather than the last one when that one was partly written (its
         // written bytes are only freed with it: appending to it forever under a slow
         // reader would keep everything ever sent) or is already a full batch.
-        let fresh = head == segments.count || !segments[segments.count - 1].isStaging
-            || segments[segments.count - 1].start > 0 || segments[segments.count - 1].bytes.count >= Self.maxStagingBytes
+        let fresh = segments[head...].last.map { !$0.isStaging || $0.start > 0 || $0.bytes.count >= Self.maxStagingBytes } ?? true
         if fresh {
             var staging = spare
             spare = []

@@ -473,14 +473,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
                 close(reason: "HTTP/2 error: \(String(cString: nghttp2_strerror(Int32(count))))")
                 return
             }
-            if count > 0 {
-                let frames = UnsafeRawBufferPointer(start: data, count: count)
-                if tls != nil {
-                    plaintextOut.append(contentsOf: frames)
-                } else {
-                    outbound.append(copying: frames)
-                }
-            }
+            if count > 0 { queueCopy(UnsafeRawBufferPointer(start: data, count: count)) }
             if tls != nil, plaintextOut.count >= Self.writeBatchBytes {
                 guard encryptPlaintext() else { return }
             }
@@ -507,6 +500,11 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         if nghttp2_session_want_read(session) == 0, nghttp2_session_want_write(session) == 0 {
             close(reason: draining ? "the connection was shut down" : "the session ended")
         }
+    }
+
+    /// Queues bytes for the peer, copied: into the TLS plaintext batch, or the outbound queue.
+    private func queueCopy(_ bytes: UnsafeRawBufferPointer) {
+        if tls != nil { plaintextOut.append(contentsOf: bytes) } else { outbound.append(copying: bytes) }
     }
 
     /// Bytes gathered before a write (and, with TLS, before encrypting): large enough for
@@ -918,35 +916,20 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     }
 
     /// The send-data callback: queues one DATA frame, its 9-byte `header` then `length`
-    /// bytes taken from the stream's outbox (referenced, not copied, when large). Pauses
-    /// `mem_send` once a write batch is full.
+    /// bytes taken from the stream's outbox (referenced, not copied, when large and not
+    /// encrypted). Pauses `mem_send` once a write batch is full.
     func sendData(_ frame: nghttp2_frame, header: UnsafeRawBufferPointer, length: Int) -> Int32 {
-        guard let stream = streams[frame.hd.stream_id] else { return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue }
-        // We never ask for padding; a frame with some is written as RFC 9113 §6.1 says.
-        let padding = Int(frame.data.padlen)
-        var padLength = UInt8(truncatingIfNeeded: max(0, padding - 1))
-        let zeros = [UInt8](repeating: 0, count: max(0, padding - 1))
-        let taken: Bool
-        if tls != nil {
-            taken = stream.outbox.take(length) {
-                plaintextOut.append(contentsOf: header)
-                if padding > 0 { plaintextOut.append(padLength) }
-            } slice: { bytes, range in
-                plaintextOut.append(contentsOf: bytes[range])
-            }
-        } else {
-            taken = stream.outbox.take(length) {
-                outbound.append(copying: header)
-                if padding > 0 { withUnsafeBytes(of: &padLength) { outbound.append(copying: $0) } }
-            } slice: { bytes, range in
-                outbound.append(bytes, range: range)
-            }
+        // No select-padding callback is set, so nghttp2 never pads a DATA frame.
+        guard frame.data.padlen == 0, let stream = streams[frame.hd.stream_id] else {
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue
+        }
+        let taken = stream.outbox.take(length) {
+            queueCopy(header)
+        } slice: { bytes, range in
+            if tls != nil { plaintextOut.append(contentsOf: bytes[range]) } else { outbound.append(bytes, range: range) }
         }
         // The outbox was closed after the frame was reserved: reset the stream.
         guard taken else { return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue }
-        if !zeros.isEmpty {
-            if tls != nil { plaintextOut.append(contentsOf: zeros) } else { zeros.withUnsafeBytes { outbound.append(copying: $0) } }
-        }
         if outbound.count >= Self.writeBatchBytes || plaintextOut.count >= Self.writeBatchBytes {
             sendPaused = true
             return NGHTTP2_ERR_PAUSE.rawValue
