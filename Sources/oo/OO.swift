@@ -56,6 +56,7 @@ struct Demo: AsyncParsableCommand {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }
             defer { server.beginGracefulShutdown() }
+            try await server.waitUntilListening()
             let client = try HTTP2ClientTransport(host: "127.0.0.1", port: transport.port)
             try await withGRPCClient(transport: client) { client in
                 let greeter = Oo_Example_V1_Greeter_Client(wrapping: client)

@@ -23,6 +23,7 @@ struct HTTP2Tests {
             let server = GRPCServer(transport: transport, services: [service, HealthService(monitor: health)])
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await server.serve() }
+                try await server.waitUntilListening()
                 defer { server.beginGracefulShutdown() }
                 try await withGRPCClient(transport: try HTTP2ClientTransport(host: "127.0.0.1", port: transport.port)) { client in
                     let serving = Oo_Ml_V1_ModelServing_Client(wrapping: client)

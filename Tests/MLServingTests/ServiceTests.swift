@@ -191,6 +191,7 @@ func withInProcessClient<Result: Sendable>(
     let server = GRPCServer(transport: transport.server, services: [service, HealthService(monitor: health)])
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await server.serve() }
+        try await server.waitUntilListening()
         defer { server.beginGracefulShutdown() }
         return try await withGRPCClient(transport: transport.client) { client in
             try await body(Oo_Ml_V1_ModelServing_Client(wrapping: client))

@@ -118,9 +118,12 @@ struct LoadBalancingTests {
     }
 
     @Test("targets: host:port, dns:///, ipv4: and ipv6: lists parse; bad ones say why")
-    func targets() throws {
+    func targets() async throws {
         #expect(try ResolverTarget("ipv4:10.0.0.1:1,10.0.0.2:2").description == "ipv4:10.0.0.1:1,10.0.0.2:2")
+        // A name is resolved in the background (the initializer never blocks on DNS).
         let local = try LoadBalancedClientTransport(target: "dns:///localhost:50051")
+        let deadline = ContinuousClock.now + .seconds(10)
+        while local.endpoints.isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
         #expect(local.endpoints.contains { $0.port == 50051 && ($0.host == "127.0.0.1" || $0.host == "::1") })
         let six = try LoadBalancedClientTransport(target: "ipv6:[::1]:7000,[::1]:7001")
         #expect(six.endpoints.map(\.description) == ["[::1]:7000", "[::1]:7001"])
@@ -173,6 +176,7 @@ struct HealthCheckingTests {
         let allServers = servers
         try await withThrowingTaskGroup(of: Void.self) { group in
             for server in allServers { group.addTask { try await server.serve() } }
+            for server in allServers { try await server.waitUntilListening() }
             defer { for server in allServers { server.beginGracefulShutdown() } }
             try await withGRPCClient(transport: client) { grpc in
                 let greeter = Oo_Example_V1_Greeter_Client(wrapping: grpc)

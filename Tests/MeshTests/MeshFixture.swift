@@ -118,6 +118,7 @@ func withMesh<Result: Sendable>(
     let clients = [recommenderToML, gatewayToRecommender, gatewayToNotifier, gatewayToML]
     return try await withThrowingTaskGroup(of: Void.self) { group in
         for server in servers { group.addTask { try await server.serve() } }
+        for server in servers { try await server.waitUntilListening() }
         for client in clients { group.addTask { try await client.runConnections() } }
         group.addTask { await recommenderService.run() }
         defer {

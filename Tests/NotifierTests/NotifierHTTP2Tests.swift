@@ -21,6 +21,7 @@ struct NotifierHTTP2Tests {
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }
+            try await server.waitUntilListening()
             group.addTask { await notifier.dispatcher.run() }
             try await withGRPCClient(transport: try HTTP2ClientTransport(host: "127.0.0.1", port: transport.port)) { grpc in
                 let client = Oo_Notifier_V1_Notifier_Client(wrapping: grpc)

@@ -24,6 +24,7 @@ struct GracefulShutdownTests {
             let clock = ContinuousClock()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await server.serve() }
+                try await server.waitUntilListening()
                 try await withHTTP2Client(port: transport.port) { client in
                     let service = Grpc_Testing_TestService_Client(wrapping: client)
                     let received = try await service.streamingOutputCall(Self.slowStream) { response in
@@ -67,6 +68,7 @@ struct GracefulShutdownTests {
             }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await server.serve() }
+                try await server.waitUntilListening()
                 try await withHTTP2Client(port: transport.port) { client in
                     let service = Grpc_Testing_TestService_Client(wrapping: client)
                     var shutdownStarted: ContinuousClock.Instant?
@@ -97,6 +99,7 @@ struct GracefulShutdownTests {
             let clock = ContinuousClock()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await server.serve() }
+                try await server.waitUntilListening()
                 try await withHTTP2Client(port: transport.port) { client in
                     _ = try await Grpc_Testing_TestService_Client(wrapping: client).emptyCall(Grpc_Testing_Empty())
                     #expect(transport.connectionCount == 1)

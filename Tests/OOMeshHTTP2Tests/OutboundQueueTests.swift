@@ -10,7 +10,7 @@ import Testing
 @Suite("Outbound queue")
 struct OutboundQueueTests {
     @Test("copied and referenced pieces arrive in order across partial writes")
-    func mixedPiecesRoundTrip() throws {
+    func mixedPiecesRoundTrip() async throws {
         let (writer, reader) = try socketPair(sendBuffer: 8 * 1024)
         defer { close(writer); close(reader) }
         var queue = OutboundQueue()
@@ -42,15 +42,15 @@ struct OutboundQueueTests {
             case .done: break
             case .wouldBlock:
                 blockedWrites += 1
-                var descriptor = pollfd(fd: writer, events: Int16(POLLOUT), revents: 0)
-                _ = poll(&descriptor, 1, 1000)
+                // The reader thread drains the socket; wait without blocking this thread.
+                try await Task.sleep(for: .milliseconds(1))
             case .failed(let error):
                 Issue.record("write failed with errno \(error)")
                 return
             }
         }
         #expect(blockedWrites > 0, "the small socket buffer should have filled at least once")
-        #expect(received.wait() == expected)
+        #expect(await received.wait() == expected)
     }
 
     /// A peer that reads slowly must not make the queue keep what it has already written.
@@ -188,10 +188,10 @@ private final class ReceivedBytes: Sendable {
 
     func finish(_ value: [UInt8]) { bytes.withLock { $0 = value } }
 
-    func wait() -> [UInt8]? {
+    func wait() async -> [UInt8]? {
         for _ in 0..<1000 {
             if let value = bytes.withLock({ $0 }) { return value }
-            usleep(10_000)
+            try? await Task.sleep(for: .milliseconds(10))
         }
         return nil
     }

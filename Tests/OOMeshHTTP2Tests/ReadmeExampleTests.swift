@@ -20,6 +20,7 @@ struct ReadmeExampleTests {
             let server = GRPCServer(transport: transport, services: [Greeter()])
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await server.serve() }
+                try await server.waitUntilListening()   // the listener is up: calls will be answered
                 try await withGRPCClient(transport: try HTTP2ClientTransport(host: "127.0.0.1", port: transport.port)) { client in
                     let greeter = Oo_Example_V1_Greeter_Client(wrapping: client)
                     var request = Oo_Example_V1_HelloRequest()
@@ -55,6 +56,7 @@ struct ReadmeExampleTests {
             let server = GRPCServer(transport: transport, services: [Greeter()])
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await server.serve() }
+                try await server.waitUntilListening()
                 defer { server.beginGracefulShutdown() }
                 let client = try HTTP2ClientTransport(host: "127.0.0.1", port: transport.port, configuration: clientConfiguration)
                 try await withGRPCClient(transport: client) { client in

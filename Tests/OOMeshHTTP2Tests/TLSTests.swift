@@ -120,6 +120,7 @@ struct TLSTests {
             let server = GRPCServer(transport: transport, services: [TestService()])
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await server.serve() }
+                try await server.waitUntilListening()
                 defer { server.beginGracefulShutdown() }
                 for protocols in ["['http/1.1']", "None"] {
                     let script = """

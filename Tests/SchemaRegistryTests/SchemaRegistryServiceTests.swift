@@ -155,6 +155,7 @@ func withRegistry<Result: Sendable>(
     let server = GRPCServer(transport: transport.server, services: [SchemaRegistryService(store: store)])
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await server.serve() }
+        try await server.waitUntilListening()
         defer { server.beginGracefulShutdown() }
         return try await withGRPCClient(transport: transport.client) { client in
             try await body(Oo_Registry_V1_SchemaRegistry_Client(wrapping: client), database)

@@ -32,6 +32,17 @@ public final class GRPCServer: Sendable {
         }
     }
 
+    /// Returns once the server accepts calls (``serve()`` has started its transport's
+    /// listener); throws when the server shut down first.
+    ///
+    /// ```swift
+    /// group.addTask { try await server.serve() }
+    /// try await server.waitUntilListening()   // now clients will be answered
+    /// ```
+    public func waitUntilListening() async throws {
+        try await transport.waitUntilListening()
+    }
+
     /// Stops accepting new calls; calls in flight may finish, then ``serve()`` returns.
     public func beginGracefulShutdown() {
         transport.beginGracefulShutdown()

@@ -53,4 +53,13 @@ public protocol ServerTransport: Sendable {
 
     /// Stops accepting new streams and connections; open streams may finish.
     func beginGracefulShutdown()
+
+    /// Returns once ``listen(streamHandler:)`` accepts streams, so a caller can tell
+    /// clients the server is up without racing its start. Throws when the transport shut
+    /// down first. The default returns at once (a transport that needs no start-up).
+    func waitUntilListening() async throws
+}
+
+extension ServerTransport {
+    public func waitUntilListening() async throws {}
 }

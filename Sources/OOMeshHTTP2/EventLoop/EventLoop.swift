@@ -47,13 +47,14 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         var stopping = false
         /// The loop's thread has ended: nothing drains `jobs` any more.
         var stopped = false
+        /// Called on the loop's thread as its last act (see ``EventLoop/stop(then:)``).
+        var onStopped: [@Sendable () -> Void] = []
     }
 
     let name: String
     private let epollFD: Int32
     private let wakeFD: Int32
     private let queue = Mutex(Queue())
-    private var thread: pthread_t?
     private let threadID = Atomic<UInt>(0)
 
     // Loop-thread state.
@@ -84,7 +85,10 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         readBuffer.deallocate()
     }
 
-    /// Starts the loop's thread.
+    /// Starts the loop's thread. The thread is detached: nobody joins it (a join would
+    /// block whoever calls it, and on Swift's cooperative pool that starves every task);
+    /// ``stop(then:)`` and ``stopped()`` say when it has ended. The thread keeps the loop
+    /// alive until then.
     func start() {
         let box = Unmanaged.passRetained(self)
         var thread = pthread_t()
@@ -94,20 +98,30 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
             return nil
         }, box.toOpaque())
         precondition(result == 0, "pthread_create failed: \(result)")
-        self.thread = thread
+        pthread_detach(thread)
     }
 
-    /// Stops the loop after the jobs already queued and waits for its thread to end.
-    /// Must not be called on the loop itself.
-    func stopAndJoin() {
-        let wake = queue.withLock { queue -> Bool in
+    /// Asks the loop to stop after the jobs already queued; returns at once. `then` runs
+    /// on the loop's thread as its last act (at once, on the caller's thread, when the
+    /// loop has already ended). Safe from any thread, the loop's own included.
+    func stop(then: (@Sendable () -> Void)? = nil) {
+        let (wake, runNow) = queue.withLock { queue -> (Bool, Bool) in
+            if queue.stopped { return (false, true) }
+            if let then { queue.onStopped.append(then) }
             queue.stopping = true
             defer { queue.wakePending = true }
-            return !queue.wakePending
+            return (!queue.wakePending, false)
         }
-        if wake { signalWake() }
-        if let thread { pthread_join(thread, nil) }
-        thread = nil
+        if runNow { then?() }
+        if wake, !inEventLoop { signalWake() }
+    }
+
+    /// Stops the loop and returns once its thread has finished its last job; suspends the
+    /// caller, blocks no thread.
+    func stopped() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            stop { continuation.resume() }
+        }
     }
 
     /// True on the loop's thread.
@@ -231,10 +245,10 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         // now on `enqueue` hands tasks to the global executor.
         _ = runJobs()
         runFlushes()
-        let late = queue.withLock { queue -> [Job] in
+        let (late, onStopped) = queue.withLock { queue -> ([Job], [@Sendable () -> Void]) in
             queue.stopped = true
-            defer { queue.jobs = [] }
-            return queue.jobs
+            defer { queue.jobs = []; queue.onStopped = [] }
+            return (queue.jobs, queue.onStopped)
         }
         for job in late { Self.runElsewhere(job) }
         // Drop what still refers back to this loop (handlers of connections that were
@@ -243,11 +257,12 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         timers = TimerHeap()
         flushList.removeAll()
         spareFlushList.removeAll()
+        for action in onStopped { action() }
     }
 
     private func nextTimeoutMilliseconds() -> Int32 {
         let pending = queue.withLock { queue -> Bool in
-            // `stopping` counts as work: `stopAndJoin` does not signal the eventfd when a
+            // `stopping` counts as work: `stop` does not signal the eventfd when a
             // wake-up is already marked pending, and that wake-up may have been consumed by
             // the iteration that is just ending.
             if queue.jobs.isEmpty, !queue.stopping {
@@ -383,8 +398,8 @@ final class EventLoopGroup: Sendable {
         loops[nextIndex.wrappingAdd(1, ordering: .relaxed).oldValue % loops.count]
     }
 
-    /// Stops every loop and waits for their threads.
-    func shutdown() {
-        for loop in loops { loop.stopAndJoin() }
+    /// Stops every loop and returns once their threads have ended (blocking none).
+    func shutdown() async {
+        for loop in loops { await loop.stopped() }
     }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Dispatch
 import OOMesh
 
 /// A failed socket call, with the call's name and `errno`.
@@ -37,11 +38,22 @@ enum Socket {
         }
     }
 
+    /// The address of a numeric host (`127.0.0.1`, `::1`), or nil for a name. Never
+    /// blocks (no lookup), so event loops may call it.
+    static func numericAddress(host: String, port: Int) -> Address? {
+        try? resolve(host: host, port: port, numericOnly: true).first
+    }
+
     /// Resolves a numeric or named host (`127.0.0.1`, `::1`, `localhost`).
-    static func resolve(host: String, port: Int) throws -> [Address] {
+    ///
+    /// A name is looked up with `getaddrinfo`, which blocks (for seconds, with a slow DNS
+    /// server): call it on ``NameResolver/queue``, never on an event loop or Swift's
+    /// cooperative pool, unless `numericOnly`.
+    static func resolve(host: String, port: Int, numericOnly: Bool = false) throws -> [Address] {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         hints.ai_family = AF_UNSPEC
+        if numericOnly { hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV }
         var result: UnsafeMutablePointer<addrinfo>?
         let status = getaddrinfo(host, String(port), &hints, &result)
         guard status == 0, let first = result else {
@@ -159,4 +171,10 @@ enum Socket {
         let address = withUnsafeBytes(of: storage) { $0.load(as: sockaddr_in6.self) }
         return Int(UInt16(bigEndian: address.sin6_port))
     }
+}
+
+/// Where blocking name lookups (`getaddrinfo`) run: one serial queue, off the event loops
+/// and off Swift's cooperative pool, so a slow DNS server delays only the lookups.
+enum NameResolver {
+    static let queue = DispatchQueue(label: "oo.mesh.resolver")
 }

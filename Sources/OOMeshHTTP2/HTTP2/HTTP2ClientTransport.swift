@@ -1,3 +1,4 @@
+import Dispatch
 import OOMesh
 import Synchronization
 
@@ -65,8 +66,10 @@ public final class HTTP2ClientTransport: ClientTransport {
     }
 
     deinit {
+        // Not joined: the loop's thread ends by itself after these jobs (a join here could
+        // block a cooperative thread, wherever the last reference went away).
         loop.execute { [manager] in manager.shutdown() }
-        if !loop.inEventLoop { loop.stopAndJoin() }
+        loop.stop()
     }
 
     public func connect() async throws {
@@ -158,6 +161,10 @@ final class ClientConnectionManager: @unchecked Sendable {
     private var failures = 0
     private var lastFailure = ""
     private var nextAttempt: ContinuousClock.Instant?
+    /// A name lookup for the next connection is running on ``NameResolver/queue``.
+    private var resolving = false
+    /// Streams waiting for that lookup.
+    private var awaitingAddresses: [HTTP2Stream] = []
 
     init(
         loop: EventLoop, host: String, port: Int, authority: String, configuration: HTTP2Configuration,
@@ -189,8 +196,12 @@ final class ClientConnectionManager: @unchecked Sendable {
                     code: .unavailable,
                     message: "Cannot connect to \(host):\(port): \(lastFailure); next attempt in \(Int((wait / .milliseconds(1)).rounded(.up))) ms (after \(failures) failed)."))
             }
+            // A numeric host needs no lookup; a name is looked up off the loop.
+            guard let address = Socket.numericAddress(host: host, port: port) else {
+                return awaitAddresses(stream)
+            }
             do {
-                connection = try makeConnection()
+                connection = try makeConnection(to: [address])
             } catch {
                 connectFailed(String(describing: error))
                 return fail(stream, RPCError(code: .unavailable, message: "Cannot connect to \(host):\(port): \(error)", cause: error))
@@ -202,6 +213,55 @@ final class ClientConnectionManager: @unchecked Sendable {
         if retry { connection!.pump(stream) }
     }
 
+    /// Parks `stream` until the host name is resolved (starting the lookup if none runs);
+    /// its deadline still applies while it waits.
+    private func awaitAddresses(_ stream: HTTP2Stream) {
+        awaitingAddresses.append(stream)
+        if let deadline = stream.deadline {
+            stream.deadlineTimer?.cancel()
+            stream.deadlineTimer = loop.schedule(at: deadline) { [self] in
+                guard let index = awaitingAddresses.firstIndex(where: { $0 === stream }) else { return }
+                awaitingAddresses.remove(at: index)
+                fail(stream, RPCError(code: .deadlineExceeded, message: "The call's deadline passed while \(host) was being resolved."))
+            }
+        }
+        guard !resolving else { return }
+        resolving = true
+        NameResolver.queue.async { [self, name = host, port, loop] in
+            let result = Result { try Socket.resolve(host: name, port: port) }
+            loop.execute { self.resolved(result) }
+        }
+    }
+
+    /// The lookup finished: connect and start the streams that waited, or fail them.
+    private func resolved(_ result: Result<[Socket.Address], any Error>) {
+        resolving = false
+        let waiting = awaitingAddresses
+        awaitingAddresses = []
+        for stream in waiting {
+            stream.deadlineTimer?.cancel()
+            stream.deadlineTimer = nil
+        }
+        let live = waiting.filter { !$0.abandoned && !$0.completed }
+        guard !live.isEmpty else { return }
+        if connection == nil || connection!.isClosed || connection!.draining {
+            do {
+                connection = try makeConnection(to: try result.get())
+            } catch {
+                connectFailed(String(describing: error))
+                for stream in live {
+                    fail(stream, RPCError(code: .unavailable, message: "Cannot connect to \(host):\(port): \(error)", cause: error))
+                }
+                return
+            }
+        }
+        for stream in live {
+            stream.connection = connection
+            connection!.openClientStream(stream)
+            connection!.pump(stream)
+        }
+    }
+
     private func connectFailed(_ reason: String) {
         failures += 1
         lastFailure = reason
@@ -209,9 +269,9 @@ final class ClientConnectionManager: @unchecked Sendable {
         if !shuttingDown { state.value = .transientFailure }
     }
 
-    private func makeConnection() throws -> HTTP2Connection {
+    private func makeConnection(to addresses: [Socket.Address]) throws -> HTTP2Connection {
         var lastError: (any Error)?
-        for address in try Socket.resolve(host: host, port: port) {
+        for address in addresses {
             do {
                 let session = try tls.map { tls throws(TLSConfigurationError) in
                     try TLSSession(context: tls.context, serverName: tls.serverName)
@@ -266,12 +326,17 @@ final class ClientConnectionManager: @unchecked Sendable {
         if let connection = stream.connection {
             connection.resetStream(stream, reason: error.message, code: .cancelled)
         } else {
+            awaitingAddresses.removeAll { $0 === stream }
             fail(stream, error)
         }
     }
 
     func finished(_ stream: HTTP2Stream) {
         stream.abandoned = true
+        if let index = awaitingAddresses.firstIndex(where: { $0 === stream }) {
+            awaitingAddresses.remove(at: index)
+            stream.deadlineTimer?.cancel()
+        }
         stream.connection?.clientStreamFinished(stream)
         stream.connection = nil
         activeStreams -= 1

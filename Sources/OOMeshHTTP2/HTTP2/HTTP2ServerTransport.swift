@@ -49,6 +49,10 @@ public final class HTTP2ServerTransport: ServerTransport {
         var listenerClosed = false
         var waiter: CheckedContinuation<Void, Never>?
         var started = false
+        /// The listener is registered with its loop: connections are being accepted.
+        var listening = false
+        /// Waiting in ``waitUntilListening()``.
+        var listeningWaiters: [CheckedContinuation<Void, any Error>] = []
     }
 
     /// The host the transport listens on.
@@ -80,6 +84,13 @@ public final class HTTP2ServerTransport: ServerTransport {
         self.group = EventLoopGroup(count: configuration.eventLoopThreads, name: "oo-server")
     }
 
+    deinit {
+        // A transport that never listened (or has finished) releases its loop threads and
+        // its socket. While listening it cannot go away: its listener holds it.
+        for loop in group.loops { loop.stop() }
+        if !state.withLock({ $0.listenerClosed }) { Glibc.close(listenFD) }
+    }
+
     /// Open connections right now.
     public var connectionCount: Int { state.withLock { $0.connections.count } }
 
@@ -101,21 +112,58 @@ public final class HTTP2ServerTransport: ServerTransport {
                     closeListener()
                 } else {
                     acceptLoop.register(listenFD, handler: listener)
+                    let waiters = state.withLock { state in
+                        state.listening = true
+                        defer { state.listeningWaiters = [] }
+                        return state.listeningWaiters
+                    }
+                    for waiter in waiters { waiter.resume() }
                 }
             }
         }
-        group.shutdown()
+        // The loops' threads end by themselves; wait for them without blocking a thread.
+        await group.shutdown()
+    }
+
+    /// Returns once the transport accepts connections: ``listen(streamHandler:)`` (which
+    /// `GRPCServer.serve()` calls) has registered the listening socket with its event loop.
+    ///
+    /// The socket is bound when the transport is made, so a client can connect before
+    /// then, but its calls wait until the server runs. Tests and launchers that must not
+    /// race a server's start wait here.
+    ///
+    /// - Throws: `RPCError(.unavailable)` when the transport shuts down before listening.
+    public func waitUntilListening() async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let outcome = state.withLock { state -> Bool? in
+                if state.listening { return true }
+                if state.shuttingDown { return false }
+                state.listeningWaiters.append(continuation)
+                return nil
+            }
+            switch outcome {
+            case true?: continuation.resume()
+            case false?: continuation.resume(throwing: RPCError(code: .unavailable, message: "The server shut down before it listened."))
+            case nil: break
+            }
+        }
     }
 
     public func beginGracefulShutdown() {
-        let (connections, waiter) = state.withLock { state -> ([HTTP2Connection], CheckedContinuation<Void, Never>?) in
-            guard !state.shuttingDown else { return ([], nil) }
+        let (connections, waiter, listeningWaiters) = state.withLock {
+            state -> ([HTTP2Connection], CheckedContinuation<Void, Never>?, [CheckedContinuation<Void, any Error>]) in
+            guard !state.shuttingDown else { return ([], nil, []) }
             state.shuttingDown = true
+            let listeningWaiters = state.listeningWaiters
+            state.listeningWaiters = []
             if state.connections.isEmpty, state.started {
                 defer { state.waiter = nil }
-                return ([], state.waiter)
+                return ([], state.waiter, listeningWaiters)
             }
-            return (Array(state.connections.values), nil)
+            return (Array(state.connections.values), nil, listeningWaiters)
+        }
+        for waiter in listeningWaiters {
+            waiter.resume(throwing: RPCError(code: .unavailable, message: "The server shut down before it listened."))
         }
         group.loops[0].execute { [self] in closeListener() }
         let grace = configuration.shutdownGracePeriod

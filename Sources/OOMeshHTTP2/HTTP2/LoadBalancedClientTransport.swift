@@ -75,10 +75,14 @@ public final class LoadBalancedClientTransport: ClientTransport {
         /// Transports removed by a resolution, or new ones, that `connect()` must run.
         var pendingRuns: [HTTP2ClientTransport] = []
         var runner: AsyncStream<HTTP2ClientTransport>.Continuation?
+        /// The first resolution has finished (found endpoints or failed).
+        var firstResolutionDone = false
+        /// Calls waiting for it.
+        var firstResolutionWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    /// Where blocking name lookups run.
-    private static let resolverQueue = DispatchQueue(label: "oo.resolver")
+    /// Where blocking name lookups run (off the loops and the cooperative pool).
+    private static var resolverQueue: DispatchQueue { NameResolver.queue }
 
     public let target: ResolverTarget
     public let configuration: Configuration
@@ -86,17 +90,24 @@ public final class LoadBalancedClientTransport: ClientTransport {
     private let wake: AsyncStream<Void>.Continuation
     private let wakes: AsyncStream<Void>
 
-    /// A transport to `target` (a malformed target throws). It is resolved at once; a name
-    /// that does not resolve yet is not an error: calls fail with UNAVAILABLE saying why
-    /// until a later resolution (periodic, or asked for by a failing call) finds endpoints.
+    /// A transport to `target` (a malformed target throws). A fixed list or a numeric
+    /// address is used at once; a name is resolved in the background (never blocking the
+    /// caller), and calls made meanwhile wait for that first answer. A name that does not
+    /// resolve yet is not an error: calls fail with UNAVAILABLE saying why until a later
+    /// resolution (periodic, or asked for by a failing call) finds endpoints.
     public init(target: String, configuration: Configuration = .defaults) throws {
         self.target = try ResolverTarget(target)
         self.configuration = configuration
         (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        resolve()
+        if case .dns(let host, let port) = self.target.kind, Socket.numericAddress(host: host, port: port) == nil {
+            Self.resolverQueue.async { [self] in resolve() }
+        } else {
+            resolve()
+        }
     }
 
     /// Resolves the target and applies the result; a failure is remembered for the calls.
+    /// Blocks for a name: only on ``resolverQueue`` then.
     private func resolve() {
         do {
             try apply(try target.resolve())
@@ -106,6 +117,23 @@ public final class LoadBalancedClientTransport: ClientTransport {
                 $0.resolutionError = "\(error)"
                 $0.lastResolution = .now
             }
+        }
+        let waiters = state.withLock { state in
+            state.firstResolutionDone = true
+            defer { state.firstResolutionWaiters = [] }
+            return state.firstResolutionWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Returns once the first resolution has finished.
+    private func firstResolution() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = state.withLock { state in
+                if !state.firstResolutionDone { state.firstResolutionWaiters.append(continuation) }
+                return state.firstResolutionDone
+            }
+            if done { continuation.resume() }
         }
     }
 
@@ -227,6 +255,7 @@ public final class LoadBalancedClientTransport: ClientTransport {
         descriptor: MethodDescriptor, options: CallOptions,
         _ body: (RPCStream<RPCResponsePart, RPCRequestPart>) async throws -> Result
     ) async throws -> Result {
+        if !state.withLock({ $0.firstResolutionDone }) { await firstResolution() }
         let transport = try pick()
         return try await transport.withStream(descriptor: descriptor, options: options, body)
     }

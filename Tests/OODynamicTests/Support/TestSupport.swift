@@ -90,6 +90,7 @@ func withReflectionServer<Result: Sendable>(
     let server = GRPCServer(transport: transport, services: services)
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await server.serve() }
+        try await server.waitUntilListening()
         defer { server.beginGracefulShutdown() }
         return try await body(transport.port)
     }

@@ -49,12 +49,15 @@ final class BackgroundProcess: Sendable {
     /// Sends `signal`.
     func signal(_ signal: Int32) { child.signal(signal) }
 
-    /// Sends SIGTERM, then SIGKILL if the process is still running after two seconds.
+    /// Sends SIGTERM, and SIGKILL two seconds later if the process is still running.
+    /// Returns at once: it is called from `defer` in async tests, on Swift's cooperative
+    /// threads, which must never sleep.
     func stop() {
         guard !child.hasExited else { return }
         child.signal(SIGTERM)
-        for _ in 0..<40 where !child.hasExited { usleep(50_000) }
-        child.signal(SIGKILL)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 2) { [child] in
+            if !child.hasExited { child.signal(SIGKILL) }
+        }
     }
 
     deinit { stop() }

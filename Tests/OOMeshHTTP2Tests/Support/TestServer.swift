@@ -25,6 +25,7 @@ private func runHTTP2Server<Result: Sendable>(
     let server = GRPCServer(transport: transport, services: services, interceptors: interceptors)
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await server.serve() }
+        try await server.waitUntilListening()
         do {
             let result = try await body(transport)
             server.beginGracefulShutdown()
