@@ -22,6 +22,18 @@ public struct HTTP2Configuration: Sendable, Hashable {
     /// streams of a connection before our application reads it. Default: 8 MiB.
     public var targetConnectionWindowBytes: Int = 8 * 1024 * 1024
 
+    /// How many received bytes a connection may credit back to its peer before the
+    /// application has taken them, across all its streams.
+    ///
+    /// Received bytes are owed to the flow-control windows until the application takes
+    /// the message they belong to, so the windows bound what a peer can make us buffer.
+    /// A message larger than the stream window could then never arrive; so while a reader
+    /// waits on the very message being assembled, its bytes are credited as they come, up
+    /// to this budget per connection (grpc-go extends the window the same way). What one
+    /// connection can make us hold is at most ``targetConnectionWindowBytes`` plus this.
+    /// Default: 4 MiB, one message of the default receive limit.
+    public var maxCreditAdvanceBytesPerConnection: Int = 4 * 1024 * 1024
+
     /// How many outbound bytes a stream may have queued before its writer suspends.
     /// Default: 256 KiB (a larger single message is always accepted, then the writer waits).
     public var maxQueuedOutboundBytesPerStream: Int = 256 * 1024

@@ -99,9 +99,11 @@ public final class HTTP2ClientTransport: ClientTransport {
             id: 0, descriptor: descriptor, outbox: outbox,
             maxMessageBytes: options.maxResponseMessageBytes ?? configuration.http2.maxReceiveMessageBytes)
         link.stream = stream
-        let inbox = StreamInbox<RPCResponsePart> { [loop] in
+        let inbox = StreamInbox<RPCResponsePart>(returnCredit: { [loop] in
             loop.executeOrRun { if let stream = link.stream { manager.returnCredit(stream) } }
-        }
+        }, readerWaiting: { [loop] in
+            loop.executeOrRun { if let stream = link.stream { stream.connection?.readerWaiting(stream) } }
+        })
         stream.clientInbox = inbox
         stream.deadline = options.timeout.map { .now + $0 }
         outbox.enableReplay()

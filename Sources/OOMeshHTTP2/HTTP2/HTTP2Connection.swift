@@ -52,6 +52,11 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     private var writeBlocked = false
     private var flushScheduled = false
     private var pendingCredits: [(Int32, Int)] = []
+    /// What every received DATA byte owes, and the connection's budget for advances.
+    private var inboundCredit: InboundCredit
+    /// Streams whose waiting reader got less of an advance than it wanted (the budget was
+    /// spent): asked again when an advance is released.
+    private var starvedStreams: Set<Int32> = []
     /// Client: the socket's connect has not completed; streams wait in `pendingStreams`.
     private(set) var connecting = false
     private var pendingStreams: [HTTP2Stream] = []
@@ -105,6 +110,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         self.acceptEncodingHeader = MessageCompression.acceptEncodingHeader(configuration.enabledCompression)
         self.tls = tls
         self.connecting = connecting
+        self.inboundCredit = InboundCredit(advanceBudgetBytes: configuration.maxCreditAdvanceBytesPerConnection)
     }
 
     // MARK: Lifecycle
@@ -559,12 +565,63 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         scheduleFlush()
     }
 
-    /// The application took messages from `stream`: return their bytes to the peer's window.
+    /// The application took messages from `stream`: return their bytes to the peer's window
+    /// and release their advances.
     func returnCredit(_ stream: HTTP2Stream) {
-        let bytes = (stream.serverInbox?.takeCredit() ?? 0) + (stream.clientInbox?.takeCredit() ?? 0)
-        guard bytes > 0, !isClosed else { return }
-        pendingCredits.append((stream.closed ? 0 : stream.id, bytes))
+        guard !isClosed else { return }
+        let debt = stream.serverInbox?.takeCredit() ?? stream.clientInbox?.takeCredit() ?? .init(owed: 0, advance: 0)
+        if debt.owed > 0 { pendingCredits.append((stream.closed ? 0 : stream.id, debt.owed)) }
+        releaseAdvance(debt.advance)
         applyCredits()
+    }
+
+    /// A reader started waiting on `stream` while bytes of its next message are held:
+    /// credit them early, as far as the budget allows, so a message larger than the
+    /// window can complete.
+    func readerWaiting(_ stream: HTTP2Stream) {
+        guard !isClosed, !stream.closed else { return }
+        let grant = advance(stream)
+        if grant > 0 {
+            pendingCredits.append((stream.id, grant))
+            applyCredits()
+        }
+    }
+
+    /// Advances `stream`'s held bytes for its waiting reader; remembers it when the budget
+    /// fell short. Returns the bytes to credit.
+    private func advance(_ stream: HTTP2Stream) -> Int {
+        let grant = inboundCredit.readerWaiting(on: &stream.credit)
+        if inboundCredit.wantsAdvance(stream.credit) {
+            starvedStreams.insert(stream.id)
+        } else if !starvedStreams.isEmpty {
+            starvedStreams.remove(stream.id)
+        }
+        return grant
+    }
+
+    /// Frees `bytes` of the advance budget, and gives them to streams that were short.
+    private func releaseAdvance(_ bytes: Int) {
+        guard bytes > 0 else { return }
+        inboundCredit.released(bytes)
+        for id in starvedStreams {
+            guard inboundCredit.advancedBytes < inboundCredit.advanceBudgetBytes else { break }
+            guard let stream = streams[id], let waiting = stream.serverInbox?.isReaderWaiting ?? stream.clientInbox?.isReaderWaiting,
+                  waiting else {
+                if streams[id] == nil { starvedStreams.remove(id) }
+                continue
+            }
+            let grant = advance(stream)
+            if grant > 0 { pendingCredits.append((id, grant)) }
+        }
+    }
+
+    /// `stream` takes no more DATA: its held bytes go back to the connection window now and
+    /// its advance is released; later DATA is credited and dropped as it arrives.
+    private func killInbound(_ stream: HTTP2Stream) {
+        let held = inboundCredit.kill(&stream.credit)
+        stream.deframer.discardPartialMessage()
+        starvedStreams.remove(stream.id)
+        if held > 0 { pendingCredits.append((0, held)) }
     }
 
     // MARK: Outbound, per stream
@@ -804,35 +861,55 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
             pendingCredits.append((0, data.count))
             return 0
         }
+        // Every byte is held until the message it completes is taken (InboundCredit).
+        let dropped = inboundCredit.received(data.count, on: &stream.credit)
+        if dropped > 0 {
+            pendingCredits.append((0, dropped))
+            return 0
+        }
+        // Debts settled at once: messages a waiting reader took straight away.
         var credit = 0
-        // Bytes of this chunk that delivered messages carry as their flow-control debt.
-        var owedInChunk = 0
+        var released = 0
         do {
             try stream.deframer.process(data) { message, wireLength, compressed in
-                let owed = 5 + wireLength - stream.partialCredited
-                stream.partialCredited = 0
-                owedInChunk += owed
+                let debt = inboundCredit.completed(wireBytes: 5 + wireLength, on: &stream.credit)
+                let settled: InboundCredit.MessageDebt
                 if let inbox = stream.serverInbox {
-                    credit += inbox.deliver(.message(message, compressed ? .compressed : []), flowBytes: owed)
+                    settled = inbox.deliver(.message(message, compressed ? .compressed : []), debt: debt)
                 } else if let inbox = stream.clientInbox {
-                    credit += inbox.deliver(.message(message, compressed ? .compressed : []), flowBytes: owed)
+                    settled = inbox.deliver(.message(message, compressed ? .compressed : []), debt: debt)
+                } else {
+                    settled = debt
                 }
+                credit += settled.owed
+                released += settled.advance
             }
         } catch {
-            // The messages completed before the bad prefix are owed by their parts (or were
-            // credited in `credit`); everything else in the chunk is credited now, once.
-            pendingCredits.append((streamID, credit + data.count - owedInChunk))
+            // Dead inbound: what the stream holds goes back now, later DATA as it comes.
+            if credit > 0 { pendingCredits.append((streamID, credit)) }
+            releaseAdvance(released)
+            killInbound(stream)
             failStream(stream, error)
             return 0
         }
-        // Bytes of a message still being assembled are credited at once: they are bounded
-        // by the message size limit, and a message larger than the window must be able to
-        // complete.
-        let partial = stream.deframer.bufferedBytes
-        credit += max(0, partial - stream.partialCredited)
-        stream.partialCredited = partial
-        pendingCredits.append((streamID, credit))
+        releaseAdvance(released)
+        // Part of a message is held: a reader waiting for it gets it advanced (else the
+        // inbox tells us when one starts waiting).
+        if inboundCredit.wantsAdvance(stream.credit),
+           stream.serverInbox?.signalWhenReaderWaits() ?? stream.clientInbox?.signalWhenReaderWaits() ?? false {
+            credit += advance(stream)
+        }
+        if credit > 0 { pendingCredits.append((streamID, credit)) }
         return 0
+    }
+
+    /// A closed stream's queued parts and held bytes: credited at connection level now.
+    private func releaseQueued(_ stream: HTTP2Stream, dropParts: Bool) {
+        let debt = stream.serverInbox?.releaseQueuedCredit(dropParts: dropParts)
+            ?? stream.clientInbox?.releaseQueuedCredit(dropParts: dropParts) ?? .init(owed: 0, advance: 0)
+        if debt.owed > 0 { pendingCredits.append((0, debt.owed)) }
+        killInbound(stream)
+        releaseAdvance(debt.advance)
     }
 
     func onStreamClosed(streamID: Int32, errorCode: UInt32) -> Int32 {
@@ -848,7 +925,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
             stream.serverInbox?.finish(error)
             // Request parts the handler never took: their bytes go back to the connection
             // window now (see `StreamInbox.releaseQueuedCredit`).
-            pendingCredits.append((0, stream.serverInbox?.releaseQueuedCredit(dropParts: true) ?? 0))
+            releaseQueued(stream, dropParts: true)
             if !stream.completed { stream.task?.cancel() }
         } else {
             // REFUSED_STREAM (an explicit refusal, or a stream above a GOAWAY's last stream
@@ -865,7 +942,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
             // Response parts still queued for the caller stay readable, but their bytes go
             // back to the connection window now: a caller that stops reading must not
             // starve the connection's other calls.
-            pendingCredits.append((0, stream.clientInbox?.releaseQueuedCredit(dropParts: false) ?? 0))
+            releaseQueued(stream, dropParts: false)
             if !stream.completed {
                 stream.completed = true
                 let code = HeaderCoding.statusCode(forHTTP2Error: errorCode)
@@ -994,10 +1071,13 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         }
 
         // Weak: the stream owns its inbox; a strong capture would keep every stream alive.
-        let inbox = StreamInbox<RPCRequestPart> { [loop, self, weak stream] in
+        let inbox = StreamInbox<RPCRequestPart>(returnCredit: { [loop, self, weak stream] in
             guard let stream else { return }
             if loop.inEventLoop { self.returnCredit(stream) } else { loop.execute { self.returnCredit(stream) } }
-        }
+        }, readerWaiting: { [loop, self, weak stream] in
+            guard let stream else { return }
+            loop.executeOrRun { self.readerWaiting(stream) }
+        })
         stream.serverInbox = inbox
         _ = inbox.deliver(.metadata(metadata))
         let rpcStream = RPCStream(
@@ -1041,6 +1121,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     /// (and cancels the handler); a client resets the stream.
     private func failStream(_ stream: HTTP2Stream, _ error: RPCError) {
         guard !stream.completed, !stream.closed else { return }
+        killInbound(stream)
         if isServer {
             stream.serverInbox?.finish(error)
             stream.task?.cancel()

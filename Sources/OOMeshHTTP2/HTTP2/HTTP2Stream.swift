@@ -19,8 +19,8 @@ final class HTTP2Stream: @unchecked Sendable {
     var clientInbox: StreamInbox<RPCResponsePart>?
 
     var deframer: MessageDeframer
-    /// Flow-control bytes of the message being reassembled already returned to the peer.
-    var partialCredited = 0
+    /// This stream's share of the connection's inbound flow-control ledger.
+    var credit = InboundCredit.Stream()
 
     /// Header fields of the HEADERS block being received.
     var receivedHeaders: [(name: String, value: String)] = []
@@ -60,7 +60,7 @@ final class HTTP2Stream: @unchecked Sendable {
         remoteEnded = false
         closed = false
         deframer = MessageDeframer(maxMessageBytes: deframer.maxMessageBytes)
-        partialCredited = 0
+        credit = InboundCredit.Stream()
         receivedHeaders = []
         receivedHeaderBytes = 0
         deadlineTimer?.cancel()

@@ -3,19 +3,23 @@ import Synchronization
 
 /// Parts received on one stream, waiting for the application to take them.
 ///
-/// The loop puts parts in; one task takes them out. Every message part carries the number
-/// of DATA bytes it used; those bytes are handed back to HTTP/2 flow control only when the
-/// application takes the message, so a stream whose reader is slow stops receiving once
-/// its window is full: the queue is bounded by the flow-control window, not by the peer.
+/// The loop puts parts in; one task takes them out. Every message part carries its debt
+/// (``InboundCredit/MessageDebt``): the DATA bytes it used, handed back to HTTP/2 flow
+/// control only when the application takes the message, so a stream whose reader is slow
+/// stops receiving once its window is full: the queue is bounded by the flow-control
+/// window, not by the peer.
 final class StreamInbox<Part: Sendable>: Sendable {
     private struct State {
         /// Queued parts from `head` on; taken ones before it are nil (released at once).
-        var items: [(part: Part?, flowBytes: Int)] = []
+        var items: [(part: Part?, debt: InboundCredit.MessageDebt)] = []
         var head = 0
         var terminal: RPCError??
         var reader: CheckedContinuation<Part?, any Error>?
-        var creditPending = 0
+        var creditPending = InboundCredit.MessageDebt(owed: 0, advance: 0)
         var creditScheduled = false
+        /// The loop holds bytes of a partial message for this stream: tell it when a
+        /// reader starts waiting (it may then credit them early).
+        var signalWhenReaderWaits = false
     }
 
     private enum NextAction { case part(Part, scheduleCredit: Bool), end, fail(RPCError), wait }
@@ -23,15 +27,21 @@ final class StreamInbox<Part: Sendable>: Sendable {
     private let state = Mutex(State())
     /// Called (off the loop) when consumed bytes should be returned to flow control.
     private let returnCredit: @Sendable () -> Void
+    /// Called (off the loop) when a reader starts waiting while the loop holds bytes of a
+    /// partial message for it (see ``signalWhenReaderWaits()``).
+    private let readerWaiting: @Sendable () -> Void
 
-    init(returnCredit: @escaping @Sendable () -> Void) {
+    init(returnCredit: @escaping @Sendable () -> Void, readerWaiting: @escaping @Sendable () -> Void = {}) {
         self.returnCredit = returnCredit
+        self.readerWaiting = readerWaiting
     }
 
-    /// Loop side: adds a part. Returns the flow-control bytes to credit at once, because a
-    /// waiting reader took the part straight away, or because the inbox has ended and the
-    /// part is dropped (nobody will ever take it, so its bytes must not stay owed).
-    func deliver(_ part: Part, flowBytes: Int = 0) -> Int {
+    private static var noDebt: InboundCredit.MessageDebt { .init(owed: 0, advance: 0) }
+
+    /// Loop side: adds a part. Returns the debt to settle at once, because a waiting reader
+    /// took the part straight away, or because the inbox has ended and the part is dropped
+    /// (nobody will ever take it, so its bytes must not stay owed).
+    func deliver(_ part: Part, debt: InboundCredit.MessageDebt = noDebt) -> InboundCredit.MessageDebt {
         let (reader, dropped): (CheckedContinuation<Part?, any Error>?, Bool) = state.withLock { state in
             guard state.terminal == nil else { return (nil, true) }
             if let reader = state.reader {
@@ -40,13 +50,26 @@ final class StreamInbox<Part: Sendable>: Sendable {
             }
             // A unary call queues metadata, a message and an end: one allocation, not three.
             if state.items.capacity == 0 { state.items.reserveCapacity(4) }
-            state.items.append((part, flowBytes))
+            state.items.append((part, debt))
             return (nil, false)
         }
-        if dropped { return flowBytes }
-        guard let reader else { return 0 }
+        if dropped { return debt }
+        guard let reader else { return Self.noDebt }
         reader.resume(returning: part)
-        return flowBytes
+        return debt
+    }
+
+    /// Loop side: whether a reader is waiting right now (nothing queued for it).
+    var isReaderWaiting: Bool { state.withLock { $0.reader != nil } }
+
+    /// Loop side: asks to be told (through `readerWaiting`) when a reader next starts
+    /// waiting. True when one is waiting already (then no signal comes).
+    func signalWhenReaderWaits() -> Bool {
+        state.withLock { state in
+            if state.reader != nil { return true }
+            state.signalWhenReaderWaits = true
+            return false
+        }
     }
 
     /// Loop side, once the HTTP/2 stream has closed: takes the flow-control bytes of the
@@ -56,12 +79,13 @@ final class StreamInbox<Part: Sendable>: Sendable {
     /// good and finally stall every stream on it. With `dropParts` the parts are discarded
     /// too (a server stream, whose handler has sent its status or been cancelled);
     /// otherwise they stay readable (a client's response), without credit.
-    func releaseQueuedCredit(dropParts: Bool) -> Int {
+    func releaseQueuedCredit(dropParts: Bool) -> InboundCredit.MessageDebt {
         state.withLock { state in
-            var bytes = 0
+            var bytes = Self.noDebt
             for index in state.head..<state.items.count {
-                bytes += state.items[index].flowBytes
-                state.items[index].flowBytes = 0
+                bytes.owed += state.items[index].debt.owed
+                bytes.advance += state.items[index].debt.advance
+                state.items[index].debt = Self.noDebt
             }
             if dropParts {
                 state.items.removeAll()
@@ -85,10 +109,10 @@ final class StreamInbox<Part: Sendable>: Sendable {
         }
     }
 
-    /// Loop side: takes the flow-control bytes the application has consumed since last asked.
-    func takeCredit() -> Int {
+    /// Loop side: takes the debts of the messages the application has consumed since last asked.
+    func takeCredit() -> InboundCredit.MessageDebt {
         state.withLock { state in
-            defer { state.creditPending = 0; state.creditScheduled = false }
+            defer { state.creditPending = Self.noDebt; state.creditScheduled = false }
             return state.creditPending
         }
     }
@@ -108,6 +132,7 @@ final class StreamInbox<Part: Sendable>: Sendable {
                 try await withCheckedThrowingContinuation { continuation in
                     // Look again under the lock: a part may have arrived since the first
                     // look. Waiting now would let the next delivery skip past it.
+                    var signal = false
                     let immediate: (Result<Part?, RPCError>, scheduleCredit: Bool)? = state.withLock { state in
                         switch Self.take(&state) {
                         case .part(let part, let schedule): return (.success(part), schedule)
@@ -118,12 +143,16 @@ final class StreamInbox<Part: Sendable>: Sendable {
                                 return (.failure(RPCError(code: .cancelled, message: "The call was cancelled.")), false)
                             }
                             state.reader = continuation
+                            signal = state.signalWhenReaderWaits
+                            state.signalWhenReaderWaits = false
                             return nil
                         }
                     }
                     if let (result, scheduleCredit) = immediate {
                         if scheduleCredit { returnCredit() }
                         continuation.resume(with: result)
+                    } else if signal {
+                        readerWaiting()
                     }
                 }
             } onCancel: {
@@ -151,8 +180,9 @@ final class StreamInbox<Part: Sendable>: Sendable {
                 state.head = 0
             }
             var schedule = false
-            if item.flowBytes > 0 {
-                state.creditPending += item.flowBytes
+            if item.debt.owed > 0 || item.debt.advance > 0 {
+                state.creditPending.owed += item.debt.owed
+                state.creditPending.advance += item.debt.advance
                 if !state.creditScheduled {
                     state.creditScheduled = true
                     schedule = true

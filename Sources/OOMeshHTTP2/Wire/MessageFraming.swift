@@ -13,7 +13,9 @@ enum MessageFraming {
 /// Reassembles messages from DATA frame payloads split at arbitrary points.
 ///
 /// The length is checked against the limit from the prefix, before any of the message
-/// is buffered, so a peer cannot make us hold more than `maxMessageBytes` per stream.
+/// is buffered, so a peer cannot make us hold more than `maxMessageBytes` per stream. The
+/// buffer grows as bytes arrive (never sized from the declared length, which costs a peer
+/// five bytes), and at most doubles, capped at the declared length.
 /// Compressed messages are decompressed with the same limit on their decompressed size.
 struct MessageDeframer {
     /// The largest message accepted, compressed or decompressed.
@@ -48,6 +50,10 @@ struct MessageDeframer {
         while index < count {
             if let length = expected {
                 let take = min(length - body.count, count - index)
+                let needed = body.count + take
+                if needed > body.capacity {
+                    body.reserveCapacity(min(length, max(needed, 2 * body.capacity)))
+                }
                 body.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[index..<(index + take)]))
                 index += take
                 if body.count == length {
@@ -93,7 +99,13 @@ struct MessageDeframer {
             throw RPCError(code: .resourceExhausted, message: "A message of \(length) bytes exceeds the limit of \(maxMessageBytes) bytes.")
         }
         expected = length
-        body.reserveCapacity(length)
+    }
+
+    /// Forgets the message being assembled and frees its bytes (the stream is dead).
+    mutating func discardPartialMessage() {
+        header = []
+        body = []
+        expected = nil
     }
 
     private func decoded(_ body: [UInt8]) throws(RPCError) -> [UInt8] {
