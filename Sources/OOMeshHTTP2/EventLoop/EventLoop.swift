@@ -184,6 +184,18 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         oo_epoll_ctl(epollFD, 3, fd, Self.interest(writable: writable))
     }
 
+    /// Stops or resumes watching a registered `fd` for readability (a listener backing off).
+    func setReadableInterest(_ fd: Int32, _ readable: Bool) {
+        assertInLoop()
+        oo_epoll_ctl(epollFD, 3, fd, readable ? Self.interest(writable: false) : 0)
+    }
+
+    /// Whether `fd` is registered right now with `handler` (and not closed and reused).
+    func isWatching(_ fd: Int32, by handler: any EventHandler) -> Bool {
+        assertInLoop()
+        return handlers[fd].map { $0 === handler } ?? false
+    }
+
     private static func interest(writable: Bool) -> UInt32 {
         UInt32(OO_EVENT_IN | OO_EVENT_RDHUP | (writable ? OO_EVENT_OUT : 0))
     }

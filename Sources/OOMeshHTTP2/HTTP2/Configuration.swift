@@ -62,8 +62,16 @@ public struct HTTP2Configuration: Sendable, Hashable {
     public var keepaliveTimeout: Duration = .seconds(20)
 
     /// Server: a connection without any open stream for this long is shut down gracefully
-    /// (GOAWAY), freeing its resources. Default: nil, never.
-    public var maxConnectionIdle: Duration?
+    /// (GOAWAY), freeing its resources; clients reconnect on their next call. Default: 30
+    /// minutes (nil: never).
+    public var maxConnectionIdle: Duration? = .seconds(30 * 60)
+
+    /// Server: how long a new connection may take to finish its TLS handshake (if any)
+    /// and send the HTTP/2 preface and SETTINGS before it is closed, so silent or
+    /// half-open sockets do not hold descriptors. Default: 20 seconds (gRPC C-core and
+    /// grpc-go allow 120 s; a client on a network that slow will not make its deadlines
+    /// anyway). nil: no limit.
+    public var handshakeTimeout: Duration? = .seconds(20)
 
     /// Server: a connection this old is shut down gracefully, so clients spread out again
     /// over replicas; calls still open get ``maxConnectionAgeGrace`` to finish. Default:

@@ -291,7 +291,7 @@ final class ClientConnectionManager: @unchecked Sendable {
                 connection.onClose = { [self] closed in
                     if self.connection === closed {
                         self.connection = nil
-                        if closed.becameReady {
+                        if closed.peerSpokeHTTP2.load(ordering: .relaxed) {
                             if !shuttingDown { state.value = .idle }
                         } else {
                             connectFailed(closed.closeReason ?? "the connection closed while connecting")

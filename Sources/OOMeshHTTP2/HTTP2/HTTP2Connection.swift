@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CNGHTTP2
 import OOMesh
+import Synchronization
 
 /// One HTTP/2 connection carrying gRPC calls, server or client side, driven sans-I/O:
 /// socket bytes go into `nghttp2_session_mem_recv`, frames come out of
@@ -85,8 +86,16 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     var onReady: (() -> Void)?
     /// Client: a stream refused before the server processed it, rewound for a retry.
     var onRefusedStream: (@Sendable (HTTP2Stream) -> Void)?
-    /// Whether HTTP/2 came up on this connection.
+    /// Whether HTTP/2 came up on this connection (the session started).
     private(set) var becameReady = false
+    /// The peer's first SETTINGS frame has arrived: it speaks HTTP/2. Read by the server
+    /// transport's admission from another thread (which connections may be shed).
+    let peerSpokeHTTP2 = Atomic<Bool>(false)
+    /// When the connection was accepted or started connecting.
+    let startedAt = ContinuousClock.now
+    /// Server: closes the connection when TLS and the client's preface and SETTINGS have
+    /// not all arrived within `HTTP2Configuration.handshakeTimeout`.
+    private var handshakeTimer: LoopTimer?
     /// Why the connection closed, once it has.
     private(set) var closeReason: String?
     /// Client: how long connecting (TCP, TLS) may take. Default: none.
@@ -122,8 +131,16 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         loop.register(fd, handler: self, writable: connecting)
         if let connectTimeout, !isServer {
             connectTimer = loop.schedule(at: .now + connectTimeout) { [weak self] in
-                guard let self, !becameReady else { return }
-                close(reason: "connecting timed out after \(connectTimeout)")
+                guard let self, !peerSpokeHTTP2.load(ordering: .relaxed) else { return }
+                close(reason: becameReady
+                    ? "the server sent no HTTP/2 SETTINGS within the connect timeout (\(connectTimeout)); is it an HTTP/2 server?"
+                    : "connecting timed out after \(connectTimeout)")
+            }
+        }
+        if isServer, let timeout = configuration.handshakeTimeout {
+            handshakeTimer = loop.schedule(at: .now + timeout) { [weak self] in
+                guard let self, !peerSpokeHTTP2.load(ordering: .relaxed) else { return }
+                close(reason: "no \(tls == nil ? "" : "TLS handshake, ")HTTP/2 preface and SETTINGS within \(timeout)")
             }
         }
         if !connecting { socketReady() }
@@ -186,14 +203,23 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         nghttp2_session_set_local_window_size(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, Int32(configuration.targetConnectionWindowBytes))
         startConnectionManagement()
         becameReady = true
-        connectTimer?.cancel()
-        connectTimer = nil
-        onReady?()
-        onReady = nil
         let waiting = pendingStreams
         pendingStreams = []
         for stream in waiting { pump(stream) }
         scheduleFlush()
+    }
+
+    /// The peer's first SETTINGS arrived: the connection is up for real. A client is ready
+    /// only now (a TCP listener that never speaks HTTP/2 must not count as a server), and
+    /// the connect timeout stops; a server stops its handshake deadline.
+    private func peerReady() {
+        peerSpokeHTTP2.store(true, ordering: .relaxed)
+        handshakeTimer?.cancel()
+        handshakeTimer = nil
+        connectTimer?.cancel()
+        connectTimer = nil
+        onReady?()
+        onReady = nil
     }
 
     /// Shuts the connection down gracefully: streams already open finish, new ones are
@@ -243,6 +269,8 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         closeReason = reason
         connectTimer?.cancel()
         connectTimer = nil
+        handshakeTimer?.cancel()
+        handshakeTimer = nil
         onReady = nil
         let error = RPCError(code: .unavailable, message: "The connection to \(peer) closed: \(reason).")
         for stream in Array(streams.values) + pendingStreams {
@@ -832,6 +860,10 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
             if endStream { remoteEnded(stream) }
         case UInt8(NGHTTP2_DATA.rawValue):
             if endStream, let stream = streams[frame.hd.stream_id] { remoteEnded(stream) }
+        case UInt8(NGHTTP2_SETTINGS.rawValue):
+            if frame.hd.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) == 0, !peerSpokeHTTP2.load(ordering: .relaxed) {
+                peerReady()
+            }
         case UInt8(NGHTTP2_GOAWAY.rawValue):
             draining = true
         case UInt8(NGHTTP2_PING.rawValue):

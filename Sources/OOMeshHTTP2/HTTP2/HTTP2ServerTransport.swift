@@ -26,9 +26,16 @@ public final class HTTP2ServerTransport: ServerTransport {
         public var http2: HTTP2Configuration = .defaults
         /// Event-loop threads. Default: the number of CPU cores.
         public var eventLoopThreads: Int = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-        /// Connections held at once; further ones are closed as soon as accepted.
+        /// Connections held at once. At the limit, a new connection takes the place of the
+        /// oldest one that has not yet sent its HTTP/2 preface (a silent or half-open
+        /// socket); when every connection has, the new one is closed as soon as accepted.
+        /// Clamped to the process's open-file limit (`RLIMIT_NOFILE`, soft) less
+        /// ``reservedFileDescriptors``, so accepting never runs out of descriptors.
         /// Default: 10,000.
         public var maxConnections: Int = 10_000
+        /// Descriptors kept free of connections for everything else the process opens
+        /// (files, databases, its own clients). Default: 64.
+        public var reservedFileDescriptors: Int = 64
         /// TLS (and mutual TLS). Default: nil, plaintext h2c.
         public var tls: ServerTLSConfiguration?
         /// How long a graceful shutdown lets calls in flight run on before their
@@ -45,6 +52,12 @@ public final class HTTP2ServerTransport: ServerTransport {
 
     private struct State {
         var connections: [ObjectIdentifier: HTTP2Connection] = [:]
+        /// Connections accepted and not yet closed (counted at accept, before their loop
+        /// registers them in `connections`).
+        var admitted = 0
+        /// Connections being shed to make room, not to be chosen twice.
+        var shedding: Set<ObjectIdentifier> = []
+        var lastAcceptFailureLog: ContinuousClock.Instant?
         var shuttingDown = false
         var listenerClosed = false
         var waiter: CheckedContinuation<Void, Never>?
@@ -82,6 +95,10 @@ public final class HTTP2ServerTransport: ServerTransport {
         self.configuration = configuration
         self.listenFD = fd
         self.group = EventLoopGroup(count: configuration.eventLoopThreads, name: "oo-server")
+        var limit = rlimit()
+        let files = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 && limit.rlim_cur != rlim_t.max
+            ? Int(clamping: limit.rlim_cur) : Int.max
+        self.connectionLimit = max(1, min(configuration.maxConnections, files - configuration.reservedFileDescriptors))
     }
 
     deinit {
@@ -186,9 +203,28 @@ public final class HTTP2ServerTransport: ServerTransport {
         Glibc.close(listenFD)
     }
 
+    /// The connection limit in force: ``Configuration/maxConnections`` within the
+    /// descriptors the process may open.
+    let connectionLimit: Int
+
     fileprivate func accepted(_ fd: Int32, handler: @escaping @Sendable (RPCStream<RPCRequestPart, RPCResponsePart>, ServerStreamContext) async -> Void) {
-        let admitted = state.withLock { state in
-            !state.shuttingDown && state.connections.count < configuration.maxConnections
+        let (admitted, shed) = state.withLock { state -> (Bool, HTTP2Connection?) in
+            guard !state.shuttingDown else { return (false, nil) }
+            if state.admitted < connectionLimit {
+                state.admitted += 1
+                return (true, nil)
+            }
+            // Full: make room by shedding the oldest connection that never spoke HTTP/2.
+            let candidate = state.connections.values
+                .filter { !$0.peerSpokeHTTP2.load(ordering: .relaxed) && !state.shedding.contains(ObjectIdentifier($0)) }
+                .min { $0.startedAt < $1.startedAt }
+            guard let candidate else { return (false, nil) }
+            state.shedding.insert(ObjectIdentifier(candidate))
+            state.admitted += 1
+            return (true, candidate)
+        }
+        if let shed {
+            shed.loop.execute { shed.close(reason: "shed to admit a new connection: the server is at its limit of \(self.connectionLimit) connections and this one sent no HTTP/2 preface") }
         }
         guard admitted else {
             Glibc.close(fd)
@@ -203,6 +239,7 @@ public final class HTTP2ServerTransport: ServerTransport {
                 } catch {
                     logger.error("Refusing a connection: \(error)")
                     Glibc.close(fd)
+                    state.withLock { $0.admitted -= 1 }
                     return
                 }
             }
@@ -223,9 +260,23 @@ public final class HTTP2ServerTransport: ServerTransport {
         }
     }
 
+    /// Accepting failed with `errno` (out of descriptors, say): logged at most once a second.
+    fileprivate func acceptFailed(errno: Int32, retryIn delay: Duration) {
+        let now = ContinuousClock.now
+        let log = state.withLock { state -> Bool in
+            defer { if state.lastAcceptFailureLog.map({ now - $0 >= .seconds(1) }) ?? true { state.lastAcceptFailureLog = now } }
+            return state.lastAcceptFailureLog.map { now - $0 >= .seconds(1) } ?? true
+        }
+        if log {
+            logger.warning("Not accepting connections for \(delay): \(SocketError(call: "accept", errno: errno))")
+        }
+    }
+
     private func connectionClosed(_ connection: HTTP2Connection) {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             state.connections[ObjectIdentifier(connection)] = nil
+            state.shedding.remove(ObjectIdentifier(connection))
+            state.admitted -= 1
             guard state.shuttingDown, state.connections.isEmpty else { return nil }
             defer { state.waiter = nil }
             return state.waiter
@@ -240,6 +291,9 @@ private final class Listener: EventHandler {
     let fd: Int32
     let loop: EventLoop
     let handler: @Sendable (RPCStream<RPCRequestPart, RPCResponsePart>, ServerStreamContext) async -> Void
+    /// Accepting failed for want of descriptors or memory; waiting before trying again.
+    private var pausedForBackoff = false
+    private var acceptFailures = 0
 
     init(transport: HTTP2ServerTransport, fd: Int32, loop: EventLoop,
          handler: @escaping @Sendable (RPCStream<RPCRequestPart, RPCResponsePart>, ServerStreamContext) async -> Void) {
@@ -250,13 +304,36 @@ private final class Listener: EventHandler {
     }
 
     func handleReadable() {
-        while true {
+        guard !pausedForBackoff else { return }
+        // Bounded per readiness, so one busy listener cannot keep the loop from its other work.
+        for _ in 0..<256 {
             let client = oo_accept(fd)
-            if client < 0 {
-                // EAGAIN: all accepted. EMFILE and friends: try again on the next readiness.
+            if client >= 0 {
+                acceptFailures = 0
+                transport.accepted(client, handler: handler)
+                continue
+            }
+            let error = errno
+            switch error {
+            case EAGAIN, EWOULDBLOCK:
+                return  // all accepted
+            case EINTR, ECONNABORTED, EPROTO, EPERM:
+                continue  // that connection is gone; the next may be fine
+            default:
+                // EMFILE, ENFILE, ENOBUFS, ENOMEM: the socket stays readable, so retrying now
+                // would spin. Stop watching it and look again after a growing delay.
+                acceptFailures += 1
+                let delay = Duration.milliseconds(min(1000, 10 << min(acceptFailures, 7)))
+                transport.acceptFailed(errno: error, retryIn: delay)
+                pausedForBackoff = true
+                loop.setReadableInterest(fd, false)
+                _ = loop.schedule(at: .now + delay) { [self] in
+                    pausedForBackoff = false
+                    // Unless the listener was closed meanwhile (its fd may be reused).
+                    if loop.isWatching(fd, by: self) { loop.setReadableInterest(fd, true) }
+                }
                 return
             }
-            transport.accepted(client, handler: handler)
         }
     }
 
