@@ -91,6 +91,13 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     /// The peer's first SETTINGS frame has arrived: it speaks HTTP/2. Read by the server
     /// transport's admission from another thread (which connections may be shed).
     let peerSpokeHTTP2 = Atomic<Bool>(false)
+    /// Server: handler tasks of this connection still running (their streams may be gone).
+    /// A class so that the tasks, which may outlive the connection, can count themselves out.
+    let liveHandlers = ManagedCounter()
+    /// Server: the transport's count of every connection's handlers.
+    var handlerTally: HandlerTally?
+    /// Server: streams refused because too many handlers still ran.
+    private(set) var refusedForHandlers = 0
     /// When the connection was accepted or started connecting.
     let startedAt = ContinuousClock.now
     /// Server: closes the connection when TLS and the client's preface and SETTINGS have
@@ -1050,6 +1057,15 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
 
     private func acceptRequest(_ stream: HTTP2Stream, headers: [(name: String, value: String)]) {
         guard case .server(let handler) = role else { return }
+        // Handlers of reset or timed-out streams may still run (cancellation is only a
+        // request): refuse new streams while the connection has as many handlers as it
+        // allows streams. REFUSED_STREAM tells the client it may retry.
+        if liveHandlers.current >= configuration.maxConcurrentStreams {
+            refusedForHandlers += 1
+            nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream.id, UInt32(NGHTTP2_REFUSED_STREAM.rawValue))
+            stream.completed = true
+            return
+        }
         var method = "", path = "", contentType = "", timeout: String?, encoding: String?, acceptEncoding: String?
         var metadata = Metadata()
         for (name, value) in headers {
@@ -1125,8 +1141,12 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
                 failStream(stream, RPCError(code: .deadlineExceeded, message: "The call exceeded its deadline (grpc-timeout \(timeout!))."))
             }
         }
-        stream.task = Task(executorPreference: loop) {
+        liveHandlers.increment()
+        handlerTally?.begin()
+        stream.task = Task(executorPreference: loop) { [liveHandlers, handlerTally] in
             await handler(rpcStream, context)
+            liveHandlers.decrement()
+            handlerTally?.end()
         }
     }
 
@@ -1243,4 +1263,12 @@ extension EventLoop {
     func executeOrRun(_ body: @escaping @Sendable () -> Void) {
         if inEventLoop { body() } else { execute(body) }
     }
+}
+
+/// An atomic counter that closures may capture (an `Atomic` cannot be).
+final class ManagedCounter: Sendable {
+    private let value = Atomic<Int>(0)
+    func increment() { value.add(1, ordering: .relaxed) }
+    func decrement() { value.subtract(1, ordering: .relaxed) }
+    var current: Int { value.load(ordering: .relaxed) }
 }

@@ -78,6 +78,8 @@ public final class HTTP2ServerTransport: ServerTransport {
     private let tlsContext: TLSContext?
     private let logger: Logger
     private let state = Mutex(State())
+    /// Every connection's live handler tasks.
+    private let handlers = HandlerTally()
 
     /// Binds `host:port` and starts the event loops.
     ///
@@ -108,6 +110,10 @@ public final class HTTP2ServerTransport: ServerTransport {
         if !state.withLock({ $0.listenerClosed }) { Glibc.close(listenFD) }
     }
 
+    /// Live handler tasks right now (their streams may have ended: a cancelled handler
+    /// runs until it returns).
+    public var liveHandlerCount: Int { handlers.live }
+
     /// Open connections right now.
     public var connectionCount: Int { state.withLock { $0.connections.count } }
 
@@ -137,6 +143,11 @@ public final class HTTP2ServerTransport: ServerTransport {
                     for waiter in waiters { waiter.resume() }
                 }
             }
+        }
+        // Handlers that outlived their connections (cancelled, not yet returned) get what
+        // is left of the grace period; they run on the loops, so those stop after.
+        if !(await handlers.idle(within: configuration.shutdownGracePeriod)) {
+            logger.warning("Stopping with \(handlers.live) handler tasks still running after the shutdown grace period")
         }
         // The loops' threads end by themselves; wait for them without blocking a thread.
         await group.shutdown()
@@ -245,6 +256,7 @@ public final class HTTP2ServerTransport: ServerTransport {
             }
             let connection = HTTP2Connection(
                 loop: loop, fd: fd, role: .server(handler: handler), configuration: configuration.http2, tls: tls)
+            connection.handlerTally = handlers
             if tls != nil {
                 connection.onTLSFailure = { [logger, peer = Socket.peerDescription(fd)] reason in
                     logger.warning("TLS connection from \(peer) refused: \(reason)")
