@@ -168,8 +168,13 @@ class Peer:
     """One h2c connection to the server, driven synchronously."""
 
     def __init__(self, port, settings=None, connection_window=None):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=SOCKET_TIMEOUT)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock = socket.create_connection(("127.0.0.1", port), timeout=SOCKET_TIMEOUT)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.begin_on(sock, settings, connection_window)
+
+    def begin_on(self, sock, settings=None, connection_window=None):
+        """Begins HTTP/2 (preface and SETTINGS) on a connected socket."""
+        self.sock = sock
         config = h2.config.H2Configuration(client_side=True, header_encoding="utf-8")
         self.conn = h2.connection.H2Connection(config=config)
         self.conn.initiate_connection()
