@@ -132,9 +132,11 @@ let package = Package(
             path: "Generated/bench/v1", swiftSettings: swiftSettings),
 
         // gRPC's interop TestService and client test cases, shared by the two executables.
+        // TestCredentials/ holds gRPC's test PEM files, embedded as InteropTestCredentials.swift.
         .target(
             name: "InteropTesting",
             dependencies: ["OOMesh", "GRPCTestingProtos", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["TestCredentials"],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "interop-server",

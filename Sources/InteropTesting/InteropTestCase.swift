@@ -231,26 +231,14 @@ public enum InteropTestCase: String, CaseIterable, Sendable {
     }
 
     static func customMetadata(_ service: Grpc_Testing_TestService_Client) async throws {
-        let initialValue = "test_initial_metadata_value"
-        let trailingValue: [UInt8] = [0xAB, 0xAB, 0xAB]
-        var metadata = Metadata()
-        metadata.addString(initialValue, forKey: TestService.echoInitialKey)
-        metadata.addBinary(trailingValue, forKey: TestService.echoTrailingKey)
-
-        func checkEchoes(_ initial: Metadata, _ trailing: Metadata) throws {
-            try check(initial.firstString(forKey: TestService.echoInitialKey) == initialValue,
-                      "initial metadata \(initial) lacks \(TestService.echoInitialKey): \(initialValue)")
-            try check(trailing.firstBinary(forKey: TestService.echoTrailingKey) == trailingValue,
-                      "trailing metadata \(trailing) lacks \(TestService.echoTrailingKey): 0xababab")
-        }
-
+        let metadata = echoRequestMetadata
         try await service.unaryCall(.with {
             $0.responseType = .compressable
             $0.responseSize = 314_159
             $0.payload = zeros(271_828)
         }, metadata: metadata) { response in
             try checkPayload(response.message.payload, size: 314_159)
-            try checkEchoes(response.metadata, response.trailingMetadata)
+            try checkEchoes("UnaryCall", response.metadata, response.trailingMetadata)
         }
 
         try await service.fullDuplexCall(metadata: metadata) { writer in
@@ -260,14 +248,63 @@ public enum InteropTestCase: String, CaseIterable, Sendable {
                 $0.payload = zeros(271_828)
             })
         } onResponse: { response in
-            var trailing = Metadata()
-            for try await part in response.bodyParts {
-                switch part {
-                case .message(let message): try checkPayload(message.payload, size: 314_159)
-                case .trailingMetadata(let metadata): trailing = metadata
-                }
-            }
-            try checkEchoes(response.metadata, trailing)
+            try await checkStreamedEchoes("FullDuplexCall", response, size: 314_159)
+        }
+    }
+
+    /// `custom_metadata`'s echo check on every method of the TestService, UnimplementedCall
+    /// aside: EmptyCall, UnaryCall, CacheableUnaryCall, StreamingOutputCall,
+    /// StreamingInputCall, FullDuplexCall and HalfDuplexCall each send the two echo keys and
+    /// must get `x-grpc-test-echo-initial` back in the response's initial metadata and
+    /// `x-grpc-test-echo-trailing-bin` in its trailers.
+    ///
+    /// Not one of gRPC's standard cases (its `custom_metadata`, in the C++ and Go clients
+    /// too, checks UnaryCall and FullDuplexCall only, and gRPC's C++ server echoes on
+    /// EmptyCall, UnaryCall and FullDuplexCall only): a check of servers that echo
+    /// everywhere, as ours and grpc-java's do.
+    public static func checkMetadataEchoOnEveryMethod(using client: GRPCClient) async throws {
+        let service = Grpc_Testing_TestService_Client(wrapping: client)
+        let metadata = echoRequestMetadata
+        let simpleRequest = Grpc_Testing_SimpleRequest.with {
+            $0.responseType = .compressable
+            $0.responseSize = 8
+            $0.payload = zeros(8)
+        }
+        // One response each, so no stream ends Trailers-Only (which has no initial metadata).
+        let streamingRequest = Grpc_Testing_StreamingOutputCallRequest.with {
+            $0.responseType = .compressable
+            $0.responseParameters = [.with { $0.size = 8 }]
+            $0.payload = zeros(8)
+        }
+
+        try await service.emptyCall(Grpc_Testing_Empty(), metadata: metadata) { response in
+            try checkEchoes("EmptyCall", response.metadata, response.trailingMetadata)
+        }
+        try await service.unaryCall(simpleRequest, metadata: metadata) { response in
+            try checkEchoes("UnaryCall", response.metadata, response.trailingMetadata)
+        }
+        try await service.cacheableUnaryCall(simpleRequest, metadata: metadata) { response in
+            try checkEchoes("CacheableUnaryCall", response.metadata, response.trailingMetadata)
+        }
+        try await service.streamingOutputCall(streamingRequest, metadata: metadata) { response in
+            try await checkStreamedEchoes("StreamingOutputCall", response, size: 8)
+        }
+        try await service.streamingInputCall(metadata: metadata) { writer in
+            try await writer.write(.with { $0.payload = zeros(8) })
+        } onResponse: { response in
+            try check(response.message.aggregatedPayloadSize == 8,
+                      "StreamingInputCall: aggregated_payload_size is \(response.message.aggregatedPayloadSize), expected 8")
+            try checkEchoes("StreamingInputCall", response.metadata, response.trailingMetadata)
+        }
+        try await service.fullDuplexCall(metadata: metadata) { writer in
+            try await writer.write(streamingRequest)
+        } onResponse: { response in
+            try await checkStreamedEchoes("FullDuplexCall", response, size: 8)
+        }
+        try await service.halfDuplexCall(metadata: metadata) { writer in
+            try await writer.write(streamingRequest)
+        } onResponse: { response in
+            try await checkStreamedEchoes("HalfDuplexCall", response, size: 8)
         }
     }
 
@@ -379,6 +416,44 @@ public enum InteropTestCase: String, CaseIterable, Sendable {
     }
 
     // MARK: Helpers
+
+    static let echoInitialValue = "test_initial_metadata_value"
+    static let echoTrailingValue: [UInt8] = [0xAB, 0xAB, 0xAB]
+
+    /// The request metadata of `custom_metadata`: the two keys the server must echo.
+    static var echoRequestMetadata: Metadata {
+        var metadata = Metadata()
+        metadata.addString(echoInitialValue, forKey: TestService.echoInitialKey)
+        metadata.addBinary(echoTrailingValue, forKey: TestService.echoTrailingKey)
+        return metadata
+    }
+
+    /// Both echoes came back: the initial value in the response headers, the binary one in
+    /// the trailers.
+    private static func checkEchoes(_ method: String, _ initial: Metadata, _ trailing: Metadata) throws {
+        try check(initial.firstString(forKey: TestService.echoInitialKey) == echoInitialValue,
+                  "\(method): initial metadata \(initial) lacks \(TestService.echoInitialKey): \(echoInitialValue)")
+        try check(trailing.firstBinary(forKey: TestService.echoTrailingKey) == echoTrailingValue,
+                  "\(method): trailing metadata \(trailing) lacks \(TestService.echoTrailingKey): 0xababab")
+    }
+
+    /// Reads a streamed response of exactly one payload of `size` zeros and checks the echoes.
+    private static func checkStreamedEchoes(
+        _ method: String, _ response: StreamingClientResponse<Grpc_Testing_StreamingOutputCallResponse>, size: Int
+    ) async throws {
+        var trailing = Metadata()
+        var count = 0
+        for try await part in response.bodyParts {
+            switch part {
+            case .message(let message):
+                try checkPayload(message.payload, size: size)
+                count += 1
+            case .trailingMetadata(let metadata): trailing = metadata
+            }
+        }
+        try check(count == 1, "\(method): received \(count) responses, expected 1")
+        try checkEchoes(method, response.metadata, trailing)
+    }
 
     private static func expectInvalidArgument(_ what: String, _ call: () async throws -> Void) async throws {
         do {

@@ -5,6 +5,11 @@ import SwiftProtobuf
 
 /// gRPC's interop `grpc.testing.TestService`, as its interop-test descriptions specify:
 /// sized payloads, echoed metadata and statuses, streaming with intervals.
+///
+/// Every method (UnimplementedCall aside) echoes `x-grpc-test-echo-initial` into the
+/// response's initial metadata and `x-grpc-test-echo-trailing-bin` into its trailers: gRPC's
+/// C++ TestService does so on EmptyCall, UnaryCall and FullDuplexCall, grpc-java's (through
+/// interceptors) on every method, so a client may count on it anywhere.
 public struct TestService: Grpc_Testing_TestService_ServiceProtocol {
     /// Creates the service.
     public init() {}
@@ -13,7 +18,8 @@ public struct TestService: Grpc_Testing_TestService_ServiceProtocol {
     static let echoTrailingKey = "x-grpc-test-echo-trailing-bin"
 
     public func emptyCall(request: Grpc_Testing_Empty, context: ServerContext) async throws -> Grpc_Testing_Empty {
-        Grpc_Testing_Empty()
+        Self.echoMetadata(context)
+        return Grpc_Testing_Empty()
     }
 
     public func unaryCall(request: Grpc_Testing_SimpleRequest, context: ServerContext) async throws -> Grpc_Testing_SimpleResponse {
@@ -47,6 +53,7 @@ public struct TestService: Grpc_Testing_TestService_ServiceProtocol {
     public func streamingInputCall(
         requests: RequestStream<Grpc_Testing_StreamingInputCallRequest>, context: ServerContext
     ) async throws -> Grpc_Testing_StreamingInputCallResponse {
+        Self.echoMetadata(context)
         var total = 0
         for try await request in requests {
             try Self.checkCompression(expected: request.hasExpectCompressed ? request.expectCompressed.value : nil, context)
@@ -73,6 +80,7 @@ public struct TestService: Grpc_Testing_TestService_ServiceProtocol {
         response: ResponseWriter<Grpc_Testing_StreamingOutputCallResponse>,
         context: ServerContext
     ) async throws {
+        Self.echoMetadata(context)
         var buffered: [Grpc_Testing_StreamingOutputCallRequest] = []
         for try await request in requests { buffered.append(request) }
         for request in buffered {

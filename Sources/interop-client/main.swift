@@ -25,7 +25,10 @@ struct InteropClient: AsyncParsableCommand {
     @Option(name: .customLong("use_tls"), help: "Connect with TLS.")
     var useTLS: Bool = false
 
-    @Option(name: .customLong("ca_file"), help: "With --use_tls: PEM CA certificates to verify the server with (default: the system's).")
+    @Option(name: .customLong("use_test_ca"), help: "With --use_tls: verify the server with gRPC's interop test CA (the one that signed server1), unless --ca_file is given.")
+    var useTestCA: Bool = false
+
+    @Option(name: .customLong("ca_file"), help: "With --use_tls: PEM CA certificates to verify the server with (default: the system's, or with --use_test_ca gRPC's test CA).")
     var caFile: String?
 
     @Option(name: .customLong("cert_file"), help: "With --use_tls: a PEM client certificate chain, for mutual TLS.")
@@ -36,6 +39,12 @@ struct InteropClient: AsyncParsableCommand {
 
     @Option(name: .customLong("server_host_override"), help: "The name the server's certificate must match (TLS) and the authority sent.")
     var serverHostOverride: String?
+
+    /// Reads gRPC's spellings of boolean flags too (`--use_tls`, `--use_tls true`, `--use_test_ca=1`).
+    static func main() async {
+        await main(InteropFlags.normalizingBooleans(
+            Array(CommandLine.arguments.dropFirst()), booleanFlags: ["use_tls", "use_test_ca"]))
+    }
 
     func validate() throws {
         if !useTLS, caFile != nil || certFile != nil || keyFile != nil {
@@ -60,9 +69,20 @@ struct InteropClient: AsyncParsableCommand {
         }
         var configuration = HTTP2ClientTransport.Configuration()
         configuration.authority = serverHostOverride
+        // --use_test_ca: gRPC's test CA, written out for the TLS configuration (which takes
+        // paths) for as long as the client runs. (Without --use_tls it changes nothing, as in
+        // gRPC's clients.)
+        var testCredentials: InteropTestCredentialFiles?
+        defer { testCredentials?.remove() }
         if useTLS {
+            var trustRoots = caFile
+            if trustRoots == nil, useTestCA {
+                let files = try InteropTestCredentialFiles.write()
+                testCredentials = files
+                trustRoots = files.caCertificatePath
+            }
             configuration.tls = ClientTLSConfiguration(
-                trustRootsPath: caFile, certificateChainPath: certFile, privateKeyPath: keyFile,
+                trustRootsPath: trustRoots, certificateChainPath: certFile, privateKeyPath: keyFile,
                 serverHostnameOverride: serverHostOverride)
         }
         let transport = try HTTP2ClientTransport(host: serverHost, port: serverPort, configuration: configuration)

@@ -9,35 +9,39 @@ import Testing
 
 /// The shipped executables, `interop-server` and `interop-client`, against grpcio's peers,
 /// in plaintext and over TLS, and the server process's graceful shutdown on SIGTERM.
+///
+/// Over TLS every peer is started with gRPC's standard interop flags only: servers with
+/// `--use_tls=true` (gRPC's test certificate server1), clients with `--use_tls=true
+/// --use_test_ca=true --server_host_override=foo.test.google.fr`.
 @Suite("Interop executables", .serialized, .timeLimit(.minutes(5)))
 struct ExecutableTests {
+    /// What a client of gRPC's interop test certificate passes, in gRPC's spelling.
+    static let standardClientTLSFlags = ["--use_tls=true", "--use_test_ca=true", "--server_host_override=foo.test.google.fr"]
+
     @Test("interop-server passes every case against grpcio's client", arguments: [false, true])
     func interopServer(tls: Bool) async throws {
-        let certs = try await TestCertificates.shared()
         let port = freePort()
-        let tlsFlags = tls ? ["--use_tls", "true", "--cert_file", certs.certificate("server"), "--key_file", certs.key("server")] : []
         let server = try await BackgroundProcess(
-            ".build/debug/interop-server", ["--port", String(port)] + tlsFlags, readyMarker: "listening")
+            ".build/debug/interop-server", ["--port", String(port)] + (tls ? ["--use_tls=true"] : []), readyMarker: "listening")
         defer { server.stop() }
-        let clientTLSFlags = tls ? ["--use_tls", "true", "--ca_file", certs.ca, "--server_host_override", "server"] : []
-        for testCase in InteropTestCase.standard {
+        let clientTLSFlags = tls ? Self.standardClientTLSFlags : []
+        // gRPC's cases, and our own check that every method echoes the custom metadata.
+        for testCase in InteropTestCase.standard.map(\.rawValue) + ["custom_metadata_every_method"] {
             let result = try await runProcess("python3", [
                 "tools/interop/py_client.py", "--server_host", "127.0.0.1", "--server_port", String(port),
-                "--test_case", testCase.rawValue, "--timeout_seconds", "30",
+                "--test_case", testCase, "--timeout_seconds", "30",
             ] + clientTLSFlags)
-            #expect(result.status == 0, "grpcio client\(tls ? " over TLS" : ""), \(testCase.rawValue): \(result.output)")
+            #expect(result.status == 0, "grpcio client\(tls ? " over TLS" : ""), \(testCase): \(result.output)")
         }
     }
 
     @Test("interop-client passes every case against grpcio's server", arguments: [false, true])
     func interopClient(tls: Bool) async throws {
-        let certs = try await TestCertificates.shared()
         let port = freePort()
-        let serverTLSFlags = tls ? ["--use_tls", "true", "--cert_file", certs.certificate("server"), "--key_file", certs.key("server")] : []
         let server = try await BackgroundProcess(
-            "python3", ["tools/interop/py_server.py", "--port", String(port)] + serverTLSFlags, readyMarker: "ready")
+            "python3", ["tools/interop/py_server.py", "--port", String(port)] + (tls ? ["--use_tls=true"] : []), readyMarker: "ready")
         defer { server.stop() }
-        let tlsFlags = tls ? ["--use_tls", "true", "--ca_file", certs.ca, "--server_host_override", "server"] : []
+        let tlsFlags = tls ? Self.standardClientTLSFlags : []
         // grpcio's Python server cannot see a request message's compressed flag, so the
         // client-compressed cases run without their probe (the `_noprobe` variants).
         let cases = InteropTestCase.withoutCompressionProbes
@@ -48,6 +52,46 @@ struct ExecutableTests {
         #expect(result.status == 0, "\(result.output)")
         let passed = result.output.split(separator: "\n").filter { $0.hasPrefix("PASS: ") }.count
         #expect(passed == cases.count, "\(result.output)")
+    }
+
+    /// gRPC's test certificate names *.test.google.fr, not 127.0.0.1: a client that trusts the
+    /// test CA but does not override the name must refuse it, and one that overrides the name
+    /// but does not trust the test CA too.
+    @Test("interop-client checks gRPC's test certificate")
+    func testCertificateIsVerified() async throws {
+        let port = freePort()
+        let server = try await BackgroundProcess(
+            ".build/debug/interop-server", ["--port", String(port), "--use_tls=true"], readyMarker: "listening")
+        defer { server.stop() }
+        for flags in [["--use_tls=true", "--use_test_ca=true"], ["--use_tls=true", "--server_host_override=foo.test.google.fr"]] {
+            let result = try await runProcess(
+                ".build/debug/interop-client", ["--server_port", String(port), "--test_case", "empty_unary"] + flags)
+            #expect(result.status != 0, "\(flags): \(result.output)")
+            #expect(result.output.contains("certificate verify failed"), "\(flags): \(result.output)")
+        }
+    }
+
+    /// `--cert_file`/`--key_file` replace the test certificate (and `--ca_file` the test CA),
+    /// in the `--flag value` spelling.
+    @Test("explicit --cert_file and --key_file override gRPC's test certificate")
+    func explicitCertificateOverrides() async throws {
+        let certs = try await TestCertificates.shared()
+        let port = freePort()
+        let server = try await BackgroundProcess(
+            ".build/debug/interop-server",
+            ["--port", String(port), "--use_tls", "true", "--cert_file", certs.certificate("server"), "--key_file", certs.key("server")],
+            readyMarker: "listening")
+        defer { server.stop() }
+        let passing = try await runProcess(".build/debug/interop-client", [
+            "--server_port", String(port), "--test_case", "empty_unary,custom_metadata",
+            "--use_tls", "true", "--ca_file", certs.ca, "--server_host_override", "server",
+        ])
+        #expect(passing.status == 0, "\(passing.output)")
+        // The server no longer presents server1: the test CA does not verify it.
+        let refused = try await runProcess(
+            ".build/debug/interop-client", ["--server_port", String(port), "--test_case", "empty_unary"] + Self.standardClientTLSFlags)
+        #expect(refused.status != 0, "\(refused.output)")
+        #expect(refused.output.contains("certificate verify failed"), "\(refused.output)")
     }
 
     /// 100 calls in flight when SIGTERM arrives all complete; a new call is refused with

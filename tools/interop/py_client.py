@@ -12,6 +12,11 @@ the description lists:
   client_compressed_unary, client_compressed_streaming,
   server_compressed_unary, server_compressed_streaming
 
+and one of oO mesh's own, not in gRPC's descriptions: custom_metadata_every_method,
+custom_metadata's echo check on every TestService method (EmptyCall,
+UnaryCall, CacheableUnaryCall, StreamingOutputCall, StreamingInputCall,
+FullDuplexCall, HalfDuplexCall), for servers that echo on all of them.
+
 grpcio's Python API cannot see whether a received message was compressed, nor
 turn compression off for one message of a client stream. So the
 server_compressed_* cases check the payloads but not the compressed flag, and
@@ -21,11 +26,21 @@ expect_compressed=true, which is what the server then sees).
 Usage:
   python3 py_client.py --server_host 127.0.0.1 --server_port 50051 \\
       --test_case large_unary [--use_tls=false] [--server_host_override=NAME]
+  python3 py_client.py --server_port 50051 --test_case large_unary \\
+      --use_tls=true --use_test_ca=true --server_host_override=foo.test.google.fr
+
+gRPC's standard client flags, spelled --flag=value or --flag value (booleans
+also bare: --use_tls). With --use_tls=true the server is verified against the
+system's CAs, or with --use_test_ca=true against gRPC's interop test CA
+(Sources/InteropTesting/TestCredentials/ca.pem, which signed the test
+certificate server1 for *.test.google.fr), or against --ca_file; --cert_file
+and --key_file add a client certificate (mutual TLS). The standard flags that
+need credentials this client does not have (--oauth_scope,
+--default_service_account, ...) are accepted and ignored, as are unknown flags
+(with a warning).
 
 Exit status 0 and "PASS: <case>" on stdout when the case passes; non-zero and
-"FAIL: <case>: <reason>" on stderr otherwise. Plaintext only; the other
-standard interop flags (--use_test_ca, --oauth_scope, ...) are accepted and
-ignored, as are unknown flags (with a warning).
+"FAIL: <case>: <reason>" on stderr otherwise.
 """
 
 import argparse
@@ -44,6 +59,10 @@ ECHO_INITIAL_KEY = "x-grpc-test-echo-initial"
 ECHO_INITIAL_VALUE = "test_initial_metadata_value"
 ECHO_TRAILING_KEY = "x-grpc-test-echo-trailing-bin"
 ECHO_TRAILING_VALUE = b"\xab\xab\xab"
+
+# gRPC's interop test credentials, kept with the Swift interop targets.
+TEST_CREDENTIALS = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "Sources", "InteropTesting", "TestCredentials")
 
 
 class TestFailure(Exception):
@@ -281,6 +300,40 @@ def custom_metadata(channel):
     check_echoed_metadata(call.initial_metadata(), call.trailing_metadata(), "FullDuplexCall")
 
 
+def custom_metadata_every_method(channel):
+    """oO mesh's own: custom_metadata's echoes on every TestService method but UnimplementedCall.
+
+    Each streamed call gets one response, so none ends Trailers-Only (which has no
+    initial metadata).
+    """
+    stub = test_pb2_grpc.TestServiceStub(channel)
+    metadata = ((ECHO_INITIAL_KEY, ECHO_INITIAL_VALUE), (ECHO_TRAILING_KEY, ECHO_TRAILING_VALUE))
+    simple = messages_pb2.SimpleRequest(
+        response_type=messages_pb2.COMPRESSABLE, response_size=8, payload=payload(8))
+    streaming = streaming_request(response_sizes=[8], request_size=8)
+
+    for name, method, request in (("EmptyCall", stub.EmptyCall, empty_pb2.Empty()),
+                                  ("UnaryCall", stub.UnaryCall, simple),
+                                  ("CacheableUnaryCall", stub.CacheableUnaryCall, simple)):
+        _, call = method.with_call(request, metadata=metadata)
+        check_echoed_metadata(call.initial_metadata(), call.trailing_metadata(), name)
+
+    response, call = stub.StreamingInputCall.with_call(
+        iter([messages_pb2.StreamingInputCallRequest(payload=payload(8))]), metadata=metadata)
+    check(response.aggregated_payload_size == 8,
+          f"StreamingInputCall: aggregated_payload_size is {response.aggregated_payload_size}, expected 8")
+    check_echoed_metadata(call.initial_metadata(), call.trailing_metadata(), "StreamingInputCall")
+
+    for name, call in (("StreamingOutputCall", stub.StreamingOutputCall(streaming, metadata=metadata)),
+                       ("FullDuplexCall", stub.FullDuplexCall(iter([streaming]), metadata=metadata)),
+                       ("HalfDuplexCall", stub.HalfDuplexCall(iter([streaming]), metadata=metadata))):
+        responses = list(call)
+        check(len(responses) == 1, f"{name}: received {len(responses)} responses, expected 1")
+        check_payload(responses[0].payload, 8, f"{name} response")
+        check(call.code() == grpc.StatusCode.OK, f"{name} ended with {call.code()}")
+        check_echoed_metadata(call.initial_metadata(), call.trailing_metadata(), name)
+
+
 def _check_status_echo(channel, code, message, include_full_duplex):
     """Shared body of status_code_and_message and special_status_message."""
     stub = test_pb2_grpc.TestServiceStub(channel)
@@ -403,6 +456,8 @@ TEST_CASES = {
     "client_compressed_streaming": client_compressed_streaming,
     "server_compressed_unary": server_compressed_unary,
     "server_compressed_streaming": server_compressed_streaming,
+    # Not one of gRPC's standard cases (see the module's description).
+    "custom_metadata_every_method": custom_metadata_every_method,
 }
 
 
@@ -423,11 +478,14 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--server_host", default="localhost")
     parser.add_argument("--server_host_override", default=None,
-                        help="value for the :authority header (default: host:port)")
+                        help="the name the server's certificate must match (TLS) and the "
+                             ":authority sent (default: host:port)")
     parser.add_argument("--server_port", type=int, required=True)
     parser.add_argument("--test_case", required=True, choices=sorted(TEST_CASES))
     parser.add_argument("--use_tls", type=parse_bool, nargs="?", const=True, default=False,
                         help="connect with TLS")
+    parser.add_argument("--use_test_ca", type=parse_bool, nargs="?", const=True, default=False,
+                        help="with --use_tls: trust gRPC's interop test CA (unless --ca_file)")
     parser.add_argument("--ca_file", help="with --use_tls: PEM CA certificates to trust")
     parser.add_argument("--compression", choices=["none", "gzip", "deflate"], default="none",
                         help="compress every request message with this encoding")
@@ -435,8 +493,8 @@ def parse_args(argv):
     parser.add_argument("--key_file", help="with --use_tls: PEM client private key (mTLS)")
     parser.add_argument("--timeout_seconds", type=float, default=60.0,
                         help="watchdog: fail the test case if it runs longer than this")
-    # Standard interop flags that make no difference to a plaintext client.
-    for ignored in ("--use_test_ca", "--default_service_account", "--oauth_scope",
+    # Standard interop flags for credentials this client does not have.
+    for ignored in ("--default_service_account", "--oauth_scope",
                     "--service_account_key_file", "--service_config_json"):
         parser.add_argument(ignored, default=None, help=argparse.SUPPRESS)
     args, unknown = parser.parse_known_args(argv)
@@ -473,8 +531,11 @@ def main(argv):
         compression = {"none": grpc.Compression.NoCompression, "gzip": grpc.Compression.Gzip,
                        "deflate": grpc.Compression.Deflate}[args.compression]
         if args.use_tls:
+            ca_file = args.ca_file
+            if ca_file is None and args.use_test_ca:
+                ca_file = os.path.join(TEST_CREDENTIALS, "ca.pem")
             credentials = grpc.ssl_channel_credentials(
-                root_certificates=read_file(args.ca_file) if args.ca_file else None,
+                root_certificates=read_file(ca_file) if ca_file else None,
                 private_key=read_file(args.key_file) if args.key_file else None,
                 certificate_chain=read_file(args.cert_file) if args.cert_file else None)
             channel = grpc.secure_channel(target, credentials, options=options, compression=compression)

@@ -11,12 +11,21 @@ gRPC's doc/interop-test-descriptions.md:
 UnimplementedCall and grpc.testing.UnimplementedService are deliberately left
 unimplemented (the client tests expect UNIMPLEMENTED from them).
 
+Echo Metadata works on every method but UnimplementedCall (as grpc-java's
+server does; gRPC's C++ server echoes on EmptyCall, UnaryCall and
+FullDuplexCall only).
+
 Usage:
   python3 py_server.py --port 50051 [--use_tls=false]
+  python3 py_server.py --port 50051 --use_tls=true [--cert_file F --key_file K]
 
-Plaintext only; listens on loopback (127.0.0.1, plus [::1] when available).
-Prints "ready" on stdout (flushed) once listening; with --port 0 the chosen
-port is reported on stderr. Exits cleanly (status 0) on SIGTERM or SIGINT.
+gRPC's standard server flags, spelled --flag=value or --flag value (booleans
+also bare: --use_tls). With --use_tls=true and no --cert_file/--key_file it
+serves gRPC's interop test certificate server1 (*.test.google.fr, signed by the
+test CA; Sources/InteropTesting/TestCredentials/), as gRPC's interop servers
+do. Listens on loopback (127.0.0.1, plus [::1] when available). Prints "ready"
+on stdout (flushed) once listening; with --port 0 the chosen port is reported
+on stderr. Exits cleanly (status 0) on SIGTERM or SIGINT.
 """
 
 import argparse
@@ -37,6 +46,10 @@ empty_pb2, messages_pb2, test_pb2_grpc = interop_protos.load()
 ECHO_INITIAL_KEY = "x-grpc-test-echo-initial"
 ECHO_TRAILING_KEY = "x-grpc-test-echo-trailing-bin"
 
+# gRPC's interop test credentials, kept with the Swift interop targets.
+TEST_CREDENTIALS = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "Sources", "InteropTesting", "TestCredentials")
+
 # Numeric gRPC status code -> grpc.StatusCode, for echoing EchoStatus.code.
 STATUS_BY_CODE = {status.value[0]: status for status in grpc.StatusCode}
 
@@ -48,14 +61,15 @@ SERVER_ID = f"oo-mesh-py-server-{socket.gethostname()}-{os.getpid()}"
 # Helpers shared by the handlers
 # ---------------------------------------------------------------------------
 
-def echo_metadata(context):
+def echo_metadata(context, extra_initial=()):
     """Echo Metadata: reflect the two special request headers back to the client.
 
     x-grpc-test-echo-initial is returned (same key and value) as initial metadata,
     x-grpc-test-echo-trailing-bin as trailing metadata. Initial metadata is sent
-    right away, so this must run before anything else that could send headers.
+    right away (with extra_initial, as it can be sent only once), so this must run
+    before anything else that could send headers.
     """
-    initial, trailing = [], []
+    initial, trailing = list(extra_initial), []
     for key, value in context.invocation_metadata():
         if key == ECHO_INITIAL_KEY:
             initial.append((key, value))
@@ -162,7 +176,7 @@ class TestService(test_pb2_grpc.TestServiceServicer):
 
     def CacheableUnaryCall(self, request, context):
         """CacheableUnaryCall: payload is the current time in ns (ASCII), cacheable for 60s."""
-        context.send_initial_metadata([("cache-control", "max-age=60, public")])
+        echo_metadata(context, extra_initial=[("cache-control", "max-age=60, public")])
         body = str(time.time_ns()).encode()
         return messages_pb2.SimpleResponse(
             payload=messages_pb2.Payload(type=messages_pb2.COMPRESSABLE, body=body))
@@ -237,7 +251,8 @@ def parse_args(argv):
     parser.add_argument("--port", type=int, required=True,
                         help="port to listen on (0 picks a free one, reported on stderr)")
     parser.add_argument("--use_tls", type=parse_bool, nargs="?", const=True, default=False,
-                        help="serve TLS with --cert_file and --key_file")
+                        help="serve TLS with --cert_file and --key_file, or else gRPC's test "
+                             "certificate server1")
     parser.add_argument("--cert_file", help="with --use_tls: PEM certificate chain")
     parser.add_argument("--compression", choices=["none", "gzip", "deflate"], default="none",
                         help="compress every response message with this encoding")
@@ -247,8 +262,12 @@ def parse_args(argv):
     args, unknown = parser.parse_known_args(argv)
     if unknown:
         print(f"py_server: ignoring unknown arguments: {' '.join(unknown)}", file=sys.stderr)
-    if args.use_tls and not (args.cert_file and args.key_file):
-        parser.error("--use_tls=true needs --cert_file and --key_file")
+    if (args.cert_file is None) != (args.key_file is None):
+        parser.error("--cert_file and --key_file go together (with neither, --use_tls=true "
+                     "serves gRPC's test certificate server1)")
+    if args.use_tls and args.cert_file is None:
+        args.cert_file = os.path.join(TEST_CREDENTIALS, "server1.pem")
+        args.key_file = os.path.join(TEST_CREDENTIALS, "server1.key")
     return args
 
 
