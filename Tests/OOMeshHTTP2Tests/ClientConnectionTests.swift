@@ -123,6 +123,49 @@ struct ClientConnectionTests {
         }
     }
 
+    /// Starting near the end of the stream-id space: the connection drains once few ids are
+    /// left, and the calls after it go on a new connection; none fails.
+    @Test("near the last stream id the client moves to a new connection; no call fails")
+    func streamIDsRunningOut() async throws {
+        var configuration = HTTP2ClientTransport.Configuration()
+        // Odd (client ids), three calls before the drain threshold.
+        configuration.http2.firstClientStreamID = Int32(HTTP2Connection.lastStreamIDBeforeDraining) - 4
+        let peers = PeerRecorder()
+        try await withHTTP2Server(services: [TestService()], interceptors: [peers]) { transport in
+            try await withHTTP2Client(port: transport.port, configuration: configuration) { client in
+                let service = Grpc_Testing_TestService_Client(wrapping: client)
+                for _ in 0..<8 { _ = try await service.emptyCall(Grpc_Testing_Empty()) }
+            }
+        }
+        // Every new connection starts at the same id: three calls each.
+        #expect(peers.all.count == 8)
+        #expect(peers.distinct == 3, "\(peers.all)")
+    }
+
+    /// The first call takes the very last id (2^31 − 1); the calls queued behind it on the
+    /// same connection find no id left (NGHTTP2_ERR_STREAM_ID_NOT_AVAILABLE) and are sent,
+    /// unchanged, on new connections.
+    @Test("calls that find no stream id left are retried on a new connection")
+    func noStreamIDLeft() async throws {
+        var configuration = HTTP2ClientTransport.Configuration()
+        configuration.http2.firstClientStreamID = Int32.max
+        let peers = PeerRecorder()
+        try await withHTTP2Server(services: [TestService()], interceptors: [peers]) { transport in
+            try await withHTTP2Client(port: transport.port, configuration: configuration) { client in
+                let service = Grpc_Testing_TestService_Client(wrapping: client)
+                // Started together, before the connection is up: all queue on it.
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for _ in 0..<4 {
+                        group.addTask { _ = try await service.emptyCall(Grpc_Testing_Empty()) }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+        }
+        #expect(peers.all.count == 4)
+        #expect(peers.distinct >= 2, "\(peers.all)")
+    }
+
     @Test("backoff delays grow by the multiplier to the maximum, within the jitter")
     func backoffDelays() {
         var backoff = ConnectionBackoff()

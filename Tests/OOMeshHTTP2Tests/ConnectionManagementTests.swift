@@ -41,6 +41,32 @@ struct ConnectionManagementTests {
         #expect(peers.distinct == 1, "the connection was replaced: \(peers.all)")
     }
 
+    /// A server that tolerates no PING at all (no strikes forgiven, a long minimum interval)
+    /// sees none from an idle client with a fast keepalive: clients ping only while calls
+    /// are open unless `keepaliveWithoutCalls` says otherwise (then the server ends the
+    /// connection with too_many_pings, and the next call needs a new one).
+    @Test("keepalive: an idle client sends no PINGs unless keepaliveWithoutCalls", arguments: [false, true])
+    func clientKeepaliveOnlyWithCalls(withoutCalls: Bool) async throws {
+        var serverConfiguration = HTTP2ServerTransport.Configuration()
+        serverConfiguration.http2.minPeerPingInterval = .seconds(3600)
+        serverConfiguration.http2.maxPingStrikes = 0
+        var clientConfiguration = HTTP2ClientTransport.Configuration()
+        clientConfiguration.http2.keepaliveInterval = .milliseconds(100)
+        clientConfiguration.http2.keepaliveWithoutCalls = withoutCalls
+        let peers = PeerRecorder()
+        try await withHTTP2Server(services: [TestService()], configuration: serverConfiguration, interceptors: [peers]) { transport in
+            try await withHTTP2Client(port: transport.port, configuration: clientConfiguration) { client in
+                let service = Grpc_Testing_TestService_Client(wrapping: client)
+                _ = try await service.emptyCall(Grpc_Testing_Empty())
+                try await Task.sleep(for: .seconds(1))  // ~10 keepalive intervals, idle
+                _ = try await service.emptyCall(Grpc_Testing_Empty())
+            }
+        }
+        // Without calls no PING: one connection. With keepaliveWithoutCalls the second PING
+        // is a strike past the limit: GOAWAY, and the second call came on a new connection.
+        #expect(peers.distinct == (withoutCalls ? 2 : 1), "\(peers.all)")
+    }
+
     @Test("ping policing: a flood of PINGs ends with GOAWAY(ENHANCE_YOUR_CALM); the server keeps serving")
     func pingFlood() async throws {
         try await withHTTP2Server(services: [TestService()]) { transport in

@@ -53,10 +53,19 @@ public struct HTTP2Configuration: Sendable, Hashable {
     public var enabledCompression: [CompressionAlgorithm] = [.gzip, .deflate]
 
     /// Send a PING after this long without receiving anything, and close the connection
-    /// when its ACK does not come within ``keepaliveTimeout``: finds dead peers and keeps
-    /// idle connections open through middleboxes. Default: nil, no keepalive PINGs (servers
-    /// usually set 2 hours, as gRPC does; clients a minute or more).
+    /// when its ACK does not come within ``keepaliveTimeout``: finds dead peers (a call
+    /// without a deadline to a server that vanished fails instead of hanging) and keeps
+    /// connections open through middleboxes. Default: nil here and on servers (gRPC servers
+    /// usually set 2 hours); clients get 5 minutes (``clientDefaults``), the shortest
+    /// interval gRPC servers accept by default (grpc-go's and ours, ``minPeerPingInterval``).
     public var keepaliveInterval: Duration?
+
+    /// Client: send keepalive PINGs also while no call is open. Default: false, PINGs only
+    /// while calls are open (gRPC's `keepalive_permit_without_calls`): servers police PINGs
+    /// on idle connections (grpc-go ends such a connection with `too_many_pings`), and an
+    /// idle connection that died is found by the next call's connect anyway. Servers
+    /// always ping at their ``keepaliveInterval``.
+    public var keepaliveWithoutCalls: Bool = false
 
     /// How long a keepalive PING may wait for its ACK. Default: 20 seconds, as in gRPC.
     public var keepaliveTimeout: Duration = .seconds(20)
@@ -91,9 +100,21 @@ public struct HTTP2Configuration: Sendable, Hashable {
     /// Default: 2, as in grpc-go.
     public var maxPingStrikes: Int = 2
 
+    /// Tests only: the client's first stream id, to reach the end of the id space without
+    /// 2^30 calls. nil: 1, as HTTP/2 says.
+    var firstClientStreamID: Int32?
+
     /// Creates the defaults.
     public init() {}
 
     /// The defaults.
     public static var defaults: HTTP2Configuration { HTTP2Configuration() }
+
+    /// The defaults of a client transport: ``defaults`` with keepalive PINGs every
+    /// 5 minutes of silence while calls are open.
+    public static var clientDefaults: HTTP2Configuration {
+        var configuration = HTTP2Configuration()
+        configuration.keepaliveInterval = .seconds(300)
+        return configuration
+    }
 }

@@ -13,8 +13,9 @@ import Synchronization
 public final class HTTP2ClientTransport: ClientTransport {
     /// Client settings; every default stated.
     public struct Configuration: Sendable, Hashable {
-        /// HTTP/2 and message limits. Default: ``HTTP2Configuration/defaults``.
-        public var http2: HTTP2Configuration = .defaults
+        /// HTTP/2 and message limits. Default: ``HTTP2Configuration/clientDefaults``
+        /// (keepalive PINGs after 5 minutes of silence while calls are open).
+        public var http2: HTTP2Configuration = .clientDefaults
         /// The `:authority` sent with every call. Default: nil, meaning `host:port`.
         public var authority: String?
         /// TLS (and a client certificate for mutual TLS). Default: nil, plaintext h2c.

@@ -198,6 +198,9 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
             result = nghttp2_session_client_new2(&session, callbacks, userData, option)
         }
         precondition(result == 0, "nghttp2 session creation failed: \(result)")
+        if !isServer, let first = configuration.firstClientStreamID {
+            nghttp2_session_set_next_stream_id(session, first)
+        }
         var settings = [
             nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue), value: UInt32(configuration.maxConcurrentStreams)),
             nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), value: UInt32(configuration.targetStreamWindowBytes)),
@@ -353,6 +356,11 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         }
         let quiet = now - lastReceived
         guard quiet >= interval else { return scheduleKeepalive(after: interval - quiet) }
+        if !isServer, !configuration.keepaliveWithoutCalls, streams.isEmpty {
+            // No call open: no PING (see keepaliveWithoutCalls); look again an interval on.
+            lastReceived = now
+            return scheduleKeepalive(after: interval)
+        }
         nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nil)
         keepalivePingSent = now
         scheduleFlush()
@@ -739,6 +747,15 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         var provider = dataProvider
         let id = block.withNV { nghttp2_submit_request(session, nil, $0, $1, &provider, nil) }
         stream.headersSubmitted = true
+        if id == NGHTTP2_ERR_STREAM_ID_NOT_AVAILABLE.rawValue, let onRefusedStream,
+           stream.transparentRetries < 3, stream.outbox.rewindForRetry() {
+            // Every stream id of this connection is used: nothing was sent, so the call goes
+            // on a new connection; this one drains.
+            stream.resetForRetry()
+            beginGracefulShutdown()
+            loop.execute { onRefusedStream(stream) }
+            return
+        }
         guard id > 0 else {
             stream.closed = true
             stream.completed = true
@@ -749,7 +766,17 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         }
         stream.id = id
         streams[id] = stream
+        if nghttp2_session_get_next_stream_id(session) > Self.lastStreamIDBeforeDraining {
+            // Few stream ids left (a busy connection reaches 2^31 in about a day): the calls
+            // open here finish, new ones go on a new connection.
+            beginGracefulShutdown()
+        }
     }
+
+    /// Client: past this stream id the connection drains and the next call opens a new
+    /// one, so calls never meet `NGHTTP2_ERR_STREAM_ID_NOT_AVAILABLE` (2^31 − 1 is the last
+    /// id; the headroom leaves room for the calls already queued).
+    static let lastStreamIDBeforeDraining: UInt32 = UInt32(Int32.max) - (1 << 16)
 
     private func addMetadata(_ metadata: Metadata, to block: inout HeaderBlock) {
         for element in metadata where !HeaderCoding.isReserved(element.key) {
@@ -875,7 +902,13 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
             draining = true
         case UInt8(NGHTTP2_PING.rawValue):
             if frame.hd.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) != 0 {
-                keepalivePingSent = nil
+                if keepalivePingSent != nil, let interval = configuration.keepaliveInterval {
+                    // Answered: the next PING an interval of silence from now, not when the
+                    // ACK's timeout would have run out.
+                    keepalivePingSent = nil
+                    keepaliveTimer?.cancel()
+                    scheduleKeepalive(after: interval)
+                }
                 if awaitingShutdownPingAck { submitFinalGoaway() }
             } else if isServer {
                 policePing()
