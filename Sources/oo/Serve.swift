@@ -85,18 +85,17 @@ struct Serve: AsyncParsableCommand {
         let databasePath = settings.string(database, "database", default: "\(data)/\(service.rawValue).sqlite")
         // Logs carry the current call's trace ids; metrics go to a Prometheus registry served
         // on the admin port; traces follow W3C traceparent across every hop.
+        // Either way through a bounded queue and a writer thread: logging never blocks a
+        // call (or an event loop) on I/O; lines past the queue's limit are dropped and counted.
+        let logSink: RotatingFileLogHandler.Sink
         if let path = settings.string(logFile, "log-file") {
-            let sink = try RotatingFileLogHandler.Sink(path: path, maxBytes: try settings.int(logMaxBytes, "log-max-bytes", default: 64 << 20))
-            LoggingSystem.bootstrap({ label, metadataProvider in
-                RotatingFileLogHandler(label: label, sink: sink, metadataProvider: metadataProvider)
-            }, metadataProvider: TraceMetadata.provider)
+            logSink = try RotatingFileLogHandler.Sink(path: path, maxBytes: try settings.int(logMaxBytes, "log-max-bytes", default: 64 << 20))
         } else {
-            LoggingSystem.bootstrap({ label, metadataProvider in
-                var handler = StreamLogHandler.standardError(label: label, metadataProvider: metadataProvider)
-                handler.logLevel = .info
-                return handler
-            }, metadataProvider: TraceMetadata.provider)
+            logSink = RotatingFileLogHandler.Sink(fileDescriptor: STDERR_FILENO)
         }
+        LoggingSystem.bootstrap({ label, metadataProvider in
+            RotatingFileLogHandler(label: label, sink: logSink, metadataProvider: metadataProvider)
+        }, metadataProvider: TraceMetadata.provider)
         let metrics = PrometheusRegistry()
         MetricsSystem.bootstrap(metrics)
         InstrumentationSystem.bootstrap(MeshTracer(logger: Logger(label: "oo.tracing")))
@@ -205,6 +204,8 @@ struct Serve: AsyncParsableCommand {
         }
 
         let downstream = clients
+        // The queued log lines are written out before the process exits, whichever way.
+        try await logSink.flushing {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for client in downstream { group.addTask { try await client.runConnections() } }
             if let open = pendingMLServing { services.append(try await open()) }
@@ -244,6 +245,7 @@ struct Serve: AsyncParsableCommand {
             logger.info("\(service.rawValue) stopped")
             for client in downstream { client.beginGracefulShutdown() }
             group.cancelAll()
+        }
         }
     }
 

@@ -56,7 +56,7 @@ struct ObservabilityTests {
     }
 
     @Test("the rotating log file never grows past its limit and keeps one old file")
-    func rotation() throws {
+    func rotation() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("oo-log-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -64,11 +64,46 @@ struct ObservabilityTests {
         let sink = try RotatingFileLogHandler.Sink(path: path, maxBytes: 8_192)
         let logger = Logger(label: "test") { RotatingFileLogHandler(label: $0, sink: sink) }
         for index in 0..<1_000 { logger.info("line \(index) with some padding to fill the file faster")}
+        await sink.flush(timeout: .seconds(10))
         let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0
         let old = try FileManager.default.attributesOfItem(atPath: path + ".1")[.size] as? Int ?? 0
         #expect(size <= 8_192 && old <= 8_192 && old > 4_096)
         #expect(try String(contentsOfFile: path, encoding: .utf8).contains("line 999"))
         #expect(!FileManager.default.fileExists(atPath: path + ".2"))
+    }
+
+    /// The output is a pipe nobody reads (a stuck terminal or disk): logging goes on without
+    /// waiting, the lines past the queue's limit are dropped and counted, and once the pipe
+    /// is read again the lines queued and a note of how many were dropped come out.
+    @Test("logging never waits for a stuck output: lines past the queue limit are dropped and counted")
+    func stuckOutput() async throws {
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        defer { close(fds[0]); close(fds[1]) }
+        var limits = RotatingFileLogHandler.Sink.Limits()
+        limits.maxQueuedLines = 100
+        let sink = RotatingFileLogHandler.Sink(fileDescriptor: fds[1], limits: limits)
+        let logger = Logger(label: "test") { RotatingFileLogHandler(label: $0, sink: sink) }
+        // A pipe holds 64 KiB: about 600 of these lines, then write(2) blocks the writer.
+        let clock = ContinuousClock()
+        let started = clock.now
+        for index in 0..<5_000 { logger.info("line \(index) \(String(repeating: "x", count: 64))") }
+        let elapsed = clock.now - started
+        #expect(elapsed < .seconds(5), "logging took \(elapsed): it waited for the output")
+        let dropped = sink.droppedLines
+        #expect(dropped > 0 && dropped <= 5_000 - 100, "\(dropped) dropped")
+        // Read the pipe until the note of the dropped lines arrives (bounded).
+        var text = ""
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        let flags = fcntl(fds[0], F_GETFL)
+        _ = fcntl(fds[0], F_SETFL, flags | O_NONBLOCK)
+        let deadline = clock.now + .seconds(10)
+        while !text.contains("logging dropped"), clock.now < deadline {
+            let count = read(fds[0], &buffer, buffer.count)
+            if count > 0 { text += String(decoding: buffer[0..<count], as: UTF8.self) } else { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        #expect(text.contains("line 0 "))
+        #expect(text.contains("oo: logging dropped"), "no note of the dropped lines")
     }
 }
 
