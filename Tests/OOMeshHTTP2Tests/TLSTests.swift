@@ -71,6 +71,48 @@ struct TLSTests {
         }
     }
 
+    /// The order a loaded machine produces now and then: the connection is made when the
+    /// call starts, but the caller's task writes its metadata only after the server has
+    /// refused the handshake and the connection has closed. The call must fail then, not
+    /// wait forever for a connection that is gone.
+    @Test("a call whose first write comes after its connection was refused fails UNAVAILABLE")
+    func firstWriteAfterRefusal() async throws {
+        let certs = try await TestCertificates.shared()
+        try await withHTTP2Server(services: [TestService()], configuration: certs.serverConfiguration(requireClientCertificate: true)) { server in
+            let transport = try HTTP2ClientTransport(host: "127.0.0.1", port: server.port, configuration: certs.clientConfiguration())
+            let descriptor = MethodDescriptor(service: "grpc.testing.TestService", method: "EmptyCall", kind: .unary)
+            let outcome = try await withThrowingTaskGroup(of: String.self) { group in
+                group.addTask {
+                    try await transport.withStream(descriptor: descriptor, options: CallOptions()) { stream in
+                        let refused = ContinuousClock.now + .seconds(20)
+                        while transport.connectionState != .transientFailure, ContinuousClock.now < refused {
+                            try await Task.sleep(for: .milliseconds(10))
+                        }
+                        guard transport.connectionState == .transientFailure else { return "the handshake was not refused" }
+                        do {
+                            try await stream.outbound.write(.metadata([:]))
+                            try await stream.outbound.write(.message([], []))  // grpc.testing.Empty
+                            await stream.outbound.finish()
+                            for try await _ in stream.inbound {}
+                            return "the call succeeded"
+                        } catch let error as RPCError {
+                            return "\(error.code): \(error.message)"
+                        }
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(20))
+                    return "the call still waited 20 s after its first write"
+                }
+                let first = try await group.next()!
+                group.cancelAll()
+                return first
+            }
+            #expect(outcome.hasPrefix("UNAVAILABLE"), "\(outcome)")
+            transport.beginGracefulShutdown()
+        }
+    }
+
     @Test("a server certificate from an untrusted CA fails the call with UNAVAILABLE and the verification error")
     func untrustedServer() async throws {
         let certs = try await TestCertificates.shared()

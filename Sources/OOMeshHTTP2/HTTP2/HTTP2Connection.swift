@@ -58,8 +58,12 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     /// Streams whose waiting reader got less of an advance than it wanted (the budget was
     /// spent): asked again when an advance is released.
     private var starvedStreams: Set<Int32> = []
-    /// Client: the socket's connect has not completed; streams wait in `pendingStreams`.
+    /// Client: the socket's connect has not completed.
     private(set) var connecting = false
+    /// Client: streams opened here whose request headers are not submitted yet (the
+    /// session has not started, or the caller has not written its metadata). They are
+    /// tracked so that a close fails them too: a stream in neither this list nor
+    /// `streams` would wait forever.
     private var pendingStreams: [HTTP2Stream] = []
     /// A GOAWAY was sent or received: no new streams.
     private(set) var draining = false
@@ -213,9 +217,9 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         nghttp2_session_set_local_window_size(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, Int32(configuration.targetConnectionWindowBytes))
         startConnectionManagement()
         becameReady = true
-        let waiting = pendingStreams
-        pendingStreams = []
-        for stream in waiting { pump(stream) }
+        // Streams whose caller has written its metadata start now; the rest stay pending
+        // until it does (`submitRequest` takes them off the list).
+        for stream in pendingStreams { pump(stream) }
         scheduleFlush()
     }
 
@@ -671,7 +675,16 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
 
     /// Submits whatever the stream's outbox has ready: headers, resumed DATA, an end.
     func pump(_ stream: HTTP2Stream) {
-        guard !isClosed, !stream.closed else { return }
+        guard !stream.closed else { return }
+        guard !isClosed else {
+            // The connection closed before this stream got going (a late first write, a
+            // retry landing on a connection that just closed): fail it, or it waits forever.
+            if !stream.completed {
+                terminate(stream, error: RPCError(
+                    code: .unavailable, message: "The connection to \(peer) closed: \(closeReason ?? "closed")."))
+            }
+            return
+        }
         guard let session else {
             if !pendingStreams.contains(where: { $0 === stream }) { pendingStreams.append(stream) }
             return
@@ -747,6 +760,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         var provider = dataProvider
         let id = block.withNV { nghttp2_submit_request(session, nil, $0, $1, &provider, nil) }
         stream.headersSubmitted = true
+        pendingStreams.removeAll { $0 === stream }
         if id == NGHTTP2_ERR_STREAM_ID_NOT_AVAILABLE.rawValue, let onRefusedStream,
            stream.transparentRetries < 3, stream.outbox.rewindForRetry() {
             // Every stream id of this connection is used: nothing was sent, so the call goes
@@ -828,12 +842,13 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
                 resetStream(stream, reason: "The call did not finish within its deadline.", code: .deadlineExceeded)
             }
         }
-        if session == nil { pendingStreams.append(stream) }
+        pendingStreams.append(stream)
     }
 
     /// The caller is done with a client stream; reset it if the call is still open.
     func clientStreamFinished(_ stream: HTTP2Stream) {
         stream.deadlineTimer?.cancel()
+        pendingStreams.removeAll { $0 === stream }
         guard !stream.completed else { return }
         resetStream(stream, reason: "The call was cancelled by the client.", code: .cancelled)
     }
