@@ -100,6 +100,12 @@ public struct HTTP2Configuration: Sendable, Hashable {
     /// Default: 2, as in grpc-go.
     public var maxPingStrikes: Int = 2
 
+    /// Server: allow clients to PING while no call is open, at ``minPeerPingInterval``.
+    /// Default: false, as in gRPC (`permit_without_stream`, gRFC A8): with no call open a
+    /// PING sooner than two hours after the last one is a strike, so only clients with
+    /// ``keepaliveWithoutCalls`` need this on.
+    public var permitPeerPingsWithoutCalls: Bool = false
+
     /// Tests only: the client's first stream id, to reach the end of the id space without
     /// 2^30 calls. nil: 1, as HTTP/2 says.
     var firstClientStreamID: Int32?

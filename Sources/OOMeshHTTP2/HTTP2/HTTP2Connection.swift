@@ -67,20 +67,14 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     private var pendingStreams: [HTTP2Stream] = []
     /// A GOAWAY was sent or received: no new streams.
     private(set) var draining = false
-    /// Server shutdown: the final GOAWAY waits for the ACK of this PING.
-    private var awaitingShutdownPingAck = false
     /// Closes the connection when the shutdown grace period ends.
     private var graceTimer: LoopTimer?
 
-    // Connection management (keepalive, idle, age, ping policing); see HTTP2Configuration.
-    private var lastReceived = ContinuousClock.now
-    private var lastStreamActivity = ContinuousClock.now
+    /// Keepalive, idle and age limits and PING policing (a pure machine); its timers.
+    private var management: ConnectionManagement
     private var keepaliveTimer: LoopTimer?
-    private var keepalivePingSent: ContinuousClock.Instant?
     private var idleTimer: LoopTimer?
     private var ageTimer: LoopTimer?
-    private var lastPeerPing: ContinuousClock.Instant?
-    private var pingStrikes = 0
     /// Set when the connection must close as soon as what is queued has been written.
     private var closeAfterFlush: String?
     private(set) var isClosed = false
@@ -131,6 +125,9 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         self.tls = tls
         self.connecting = connecting
         self.inboundCredit = InboundCredit(advanceBudgetBytes: configuration.maxCreditAdvanceBytesPerConnection)
+        let isServer: Bool
+        if case .server = role { isServer = true } else { isServer = false }
+        self.management = ConnectionManagement(policy: .init(configuration, isServer: isServer), now: .now)
     }
 
     // MARK: Lifecycle
@@ -259,8 +256,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         }
         if isServer {
             nghttp2_submit_shutdown_notice(session)
-            nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nil)
-            awaitingShutdownPingAck = true
+            submitPing(ConnectionManagement.PingPurpose(rawValue: management.shutdownPingSent())!)
         } else {
             submitFinalGoaway()
         }
@@ -269,7 +265,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
 
     private func submitFinalGoaway() {
         guard let session else { return }
-        awaitingShutdownPingAck = false
+        management.finalGoawaySent()
         nghttp2_submit_goaway(
             session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nghttp2_session_get_last_proc_stream_id(session),
             UInt32(NGHTTP2_NO_ERROR.rawValue), nil, 0)
@@ -329,70 +325,78 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     // MARK: Connection management
 
     private func startConnectionManagement() {
-        if let interval = configuration.keepaliveInterval {
-            scheduleKeepalive(after: interval)
-        }
-        if isServer, let idle = configuration.maxConnectionIdle {
-            scheduleIdleCheck(after: idle)
-        }
-        if isServer, let age = configuration.maxConnectionAge {
-            ageTimer = loop.schedule(at: .now + age) { [weak self] in
+        let now = ContinuousClock.now
+        management.received(now: now)
+        management.streamActivity(now: now)
+        let first = management.firstChecks(now: now)
+        if let at = first.keepalive { scheduleKeepalive(at: at) }
+        if let at = first.idle { scheduleIdleCheck(at: at) }
+        if let at = first.age {
+            ageTimer = loop.schedule(at: at) { [weak self] in
                 guard let self else { return }
                 beginGracefulShutdown(grace: configuration.maxConnectionAgeGrace)
             }
         }
     }
 
-    /// Keepalive: a PING when nothing was received for `keepaliveInterval`; the
-    /// connection closes when its ACK is late by `keepaliveTimeout`.
-    private func scheduleKeepalive(after delay: Duration) {
-        keepaliveTimer = loop.schedule(at: .now + delay) { [weak self] in self?.keepaliveTick() }
+    /// Sends one of our PINGs, its purpose in its opaque data.
+    private func submitPing(_ purpose: ConnectionManagement.PingPurpose) {
+        let opaque = purpose.opaqueData
+        nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), opaque)
+        scheduleFlush()
+    }
+
+    private func scheduleKeepalive(at check: ContinuousClock.Instant) {
+        keepaliveTimer?.cancel()
+        keepaliveTimer = loop.schedule(at: check) { [weak self] in self?.keepaliveTick() }
     }
 
     private func keepaliveTick() {
-        guard !isClosed, let session, let interval = configuration.keepaliveInterval else { return }
-        let now = ContinuousClock.now
-        if let sent = keepalivePingSent {
-            if now - sent >= configuration.keepaliveTimeout {
-                return close(reason: "no keepalive PING ACK within \(configuration.keepaliveTimeout)")
-            }
-            return scheduleKeepalive(after: configuration.keepaliveTimeout - (now - sent))
+        guard !isClosed, session != nil else { return }
+        switch management.keepaliveTimerFired(now: .now, hasOpenStreams: !streams.isEmpty) {
+        case .sendPing(let check):
+            submitPing(.keepalive)
+            scheduleKeepalive(at: check)
+        case .wait(let check):
+            scheduleKeepalive(at: check)
+        case .close(let reason):
+            close(reason: reason)
+        case .none:
+            break
         }
-        let quiet = now - lastReceived
-        guard quiet >= interval else { return scheduleKeepalive(after: interval - quiet) }
-        if !isServer, !configuration.keepaliveWithoutCalls, streams.isEmpty {
-            // No call open: no PING (see keepaliveWithoutCalls); look again an interval on.
-            lastReceived = now
-            return scheduleKeepalive(after: interval)
-        }
-        nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nil)
-        keepalivePingSent = now
-        scheduleFlush()
-        scheduleKeepalive(after: configuration.keepaliveTimeout)
     }
 
-    /// Idle: GOAWAY once no stream has been open for `maxConnectionIdle`.
-    private func scheduleIdleCheck(after delay: Duration) {
-        idleTimer = loop.schedule(at: .now + delay) { [weak self] in
-            guard let self, !isClosed, let idle = configuration.maxConnectionIdle else { return }
-            if !streams.isEmpty { lastStreamActivity = .now }
-            let quiet = ContinuousClock.now - lastStreamActivity
-            if quiet >= idle {
-                beginGracefulShutdown()
-            } else {
-                scheduleIdleCheck(after: idle - quiet)
+    private func scheduleIdleCheck(at check: ContinuousClock.Instant) {
+        idleTimer = loop.schedule(at: check) { [weak self] in
+            guard let self, !isClosed else { return }
+            switch management.idleTimerFired(now: .now, hasOpenStreams: !streams.isEmpty) {
+            case .shutDown: beginGracefulShutdown()
+            case .wait(let check): scheduleIdleCheck(at: check)
+            case .none: break
             }
         }
     }
 
-    /// Ping policing: PINGs closer together than `minPeerPingInterval` are strikes; past
-    /// `maxPingStrikes` the connection ends with GOAWAY(ENHANCE_YOUR_CALM).
+    /// A PING ACK: answers our keepalive PING or the shutdown PING (told by its data).
+    private func receivedPingAck(_ frame: nghttp2_frame) {
+        let opaque = ConnectionManagement.PingPurpose.opaque(frame.ping.opaque_data)
+        switch management.pingAckReceived(opaque: opaque, now: .now) {
+        case .keepaliveAnswered(let next):
+            // The next PING an interval of silence from now, not when the ACK's timeout
+            // would have run out.
+            scheduleKeepalive(at: next)
+        case .sendFinalGoaway:
+            submitFinalGoaway()
+        case .ignore:
+            break
+        }
+    }
+
+    /// Ping policing: past the forgiven strikes the connection ends with
+    /// GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings").
     private func policePing() {
-        let now = ContinuousClock.now
-        defer { lastPeerPing = now }
-        guard let last = lastPeerPing, now - last < configuration.minPeerPingInterval else { return }
-        pingStrikes += 1
-        guard pingStrikes > configuration.maxPingStrikes, let session else { return }
+        guard management.peerPingReceived(now: .now, hasOpenStreams: !streams.isEmpty) == .tooManyPings,
+              let session else { return }
         let debug = Array("too_many_pings".utf8)
         nghttp2_submit_goaway(
             session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nghttp2_session_get_last_proc_stream_id(session),
@@ -407,7 +411,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
 
     func handleReadable() {
         guard !isClosed, !connecting else { return }
-        if configuration.keepaliveInterval != nil { lastReceived = .now }
+        if management.wantsReceiveTimes { management.received(now: .now) }
         let buffer = loop.readBuffer
         for _ in 0..<8 {
             let count = read(fd, buffer.baseAddress, buffer.count)
@@ -898,7 +902,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
             stream.receivedHeaderBytes = 0
             if isServer {
                 if frame.headers.cat == NGHTTP2_HCAT_REQUEST {
-                    pingStrikes = 0
+                    management.callStarted()
                     acceptRequest(stream, headers: headers)
                 }
             } else if !stream.responseHeadersReceived {
@@ -917,14 +921,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
             draining = true
         case UInt8(NGHTTP2_PING.rawValue):
             if frame.hd.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) != 0 {
-                if keepalivePingSent != nil, let interval = configuration.keepaliveInterval {
-                    // Answered: the next PING an interval of silence from now, not when the
-                    // ACK's timeout would have run out.
-                    keepalivePingSent = nil
-                    keepaliveTimer?.cancel()
-                    scheduleKeepalive(after: interval)
-                }
-                if awaitingShutdownPingAck { submitFinalGoaway() }
+                receivedPingAck(frame)
             } else if isServer {
                 policePing()
             }
@@ -1001,7 +998,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
 
     func onStreamClosed(streamID: Int32, errorCode: UInt32) -> Int32 {
         guard let stream = streams.removeValue(forKey: streamID) else { return 0 }
-        if configuration.maxConnectionIdle != nil { lastStreamActivity = .now }
+        if configuration.maxConnectionIdle != nil { management.streamActivity(now: .now) }
         stream.closed = true
         stream.deadlineTimer?.cancel()
         if isServer {
