@@ -719,25 +719,15 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     }
 
     private func submitResponse(_ stream: HTTP2Stream, metadata: Metadata) {
-        var block = HeaderBlock()
-        block.add(":status", "200")
-        block.add("content-type", "application/grpc")
-        let encoding = stream.outbox.compression
-        if encoding != .identity { block.add("grpc-encoding", encoding.name) }
-        block.add("grpc-accept-encoding", acceptEncodingHeader)
-        addMetadata(metadata, to: &block)
+        let block = HeaderBlock.response(encoding: stream.outbox.compression, acceptEncoding: acceptEncodingHeader, metadata: metadata)
         var provider = dataProvider
         let result = block.withNV { nghttp2_submit_response(session, stream.id, $0, $1, &provider) }
         stream.headersSubmitted = true
         if result != 0 { resetStream(stream, reason: "submit_response failed: \(result)") }
     }
 
-    private func submitTrailersOnly(_ stream: HTTP2Stream, httpStatus: Int, status: Status, trailers: Metadata, extra: [(String, String)] = []) {
-        var block = HeaderBlock()
-        block.add(":status", String(httpStatus))
-        block.add("content-type", "application/grpc")
-        for (name, value) in extra { block.add(name, value) }
-        addStatus(status, trailers, to: &block)
+    private func submitTrailersOnly(_ stream: HTTP2Stream, httpStatus: Int, status: Status, trailers: Metadata, extra: [String: String] = [:]) {
+        let block = HeaderBlock.trailersOnly(httpStatus: httpStatus, status: status, trailers: trailers, extra: extra)
         let result = block.withNV { nghttp2_submit_response(session, stream.id, $0, $1, nil) }
         stream.headersSubmitted = true
         stream.completed = true
@@ -746,21 +736,9 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
 
     private func submitRequest(_ stream: HTTP2Stream, metadata: Metadata) {
         guard case .client(let authority) = role else { return }
-        var block = HeaderBlock()
-        block.add(":method", "POST")
-        block.add(":scheme", tls == nil ? "http" : "https")
-        block.add(":path", stream.descriptor.path)
-        block.add(":authority", authority)
-        block.add("content-type", "application/grpc")
-        block.add("te", "trailers")
-        block.add("user-agent", "oo-mesh/0.1")
-        let encoding = stream.outbox.compression
-        if encoding != .identity { block.add("grpc-encoding", encoding.name) }
-        block.add("grpc-accept-encoding", acceptEncodingHeader)
-        if let deadline = stream.deadline {
-            block.add("grpc-timeout", HeaderCoding.formatTimeout(deadline - .now))
-        }
-        addMetadata(metadata, to: &block)
+        let block = HeaderBlock.request(
+            path: stream.descriptor.path, authority: authority, secure: tls != nil, encoding: stream.outbox.compression,
+            acceptEncoding: acceptEncodingHeader, timeout: stream.deadline.map { $0 - .now }, metadata: metadata)
         var provider = dataProvider
         let id = block.withNV { nghttp2_submit_request(session, nil, $0, $1, &provider, nil) }
         stream.headersSubmitted = true
@@ -795,20 +773,6 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     /// one, so calls never meet `NGHTTP2_ERR_STREAM_ID_NOT_AVAILABLE` (2^31 − 1 is the last
     /// id; the headroom leaves room for the calls already queued).
     static let lastStreamIDBeforeDraining: UInt32 = UInt32(Int32.max) - (1 << 16)
-
-    private func addMetadata(_ metadata: Metadata, to block: inout HeaderBlock) {
-        for element in metadata where !HeaderCoding.isReserved(element.key) {
-            block.add(element.key, HeaderCoding.headerValue(element.value))
-        }
-    }
-
-    private func addStatus(_ status: Status, _ trailers: Metadata, to block: inout HeaderBlock) {
-        block.add("grpc-status", String(status.code.rawValue))
-        if !status.message.isEmpty {
-            block.add("grpc-message", HeaderCoding.percentEncode(status.message))
-        }
-        addMetadata(trailers, to: &block)
-    }
 
     /// Resets a stream with RST_STREAM(CANCEL) and fails it locally.
     func resetStream(_ stream: HTTP2Stream, reason: String, code: StatusCode = .internal) {
@@ -1062,8 +1026,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
             flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
             if case .trailers(let status, let trailers) = end {
                 flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
-                var block = HeaderBlock()
-                addStatus(status, trailers, to: &block)
+                let block = HeaderBlock.trailers(status: status, trailers: trailers)
                 _ = block.withNV { nghttp2_submit_trailer(session, streamID, $0, $1) }
                 stream.completed = true
             }
@@ -1111,57 +1074,14 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
             stream.completed = true
             return
         }
-        var method = "", path = "", contentType = "", timeout: String?, encoding: String?, acceptEncoding: String?
-        var metadata = Metadata()
-        for (name, value) in headers {
-            switch name {
-            case ":method": method = value
-            case ":path": path = value
-            case "content-type": contentType = value
-            case "grpc-timeout": timeout = value
-            case "grpc-encoding": encoding = value
-            case "grpc-accept-encoding": acceptEncoding = value
-            default:
-                guard !HeaderCoding.isReserved(name) else { continue }
-                guard let parsed = HeaderCoding.metadataValue(name: name, value: value) else {
-                    return reject(stream, Status(code: .internal, message: "Metadata '\(name)' is not valid base64."))
-                }
-                metadata.add(parsed, forKey: name)
-            }
+        let head: RequestHead
+        switch RequestHead.parse(headers, enabledCompression: configuration.enabledCompression, acceptEncodingHeader: acceptEncodingHeader) {
+        case .success(let parsed): head = parsed
+        case .failure(let refusal): return reject(stream, refusal)
         }
-        guard method == "POST" else {
-            return reject(stream, Status(code: .internal, message: "gRPC requires POST, got \(method)."), httpStatus: 405)
-        }
-        guard contentType.hasPrefix("application/grpc") else {
-            return reject(stream, Status(code: .internal, message: "Content-Type '\(contentType)' is not a gRPC content type (application/grpc)."), httpStatus: 415)
-        }
-        guard let descriptor = MethodDescriptor(path: path) else {
-            return reject(stream, Status(code: .unimplemented, message: "Malformed method path '\(path)'; expected /package.Service/Method."))
-        }
-        var requestEncoding = CompressionAlgorithm.identity
-        if let encoding {
-            guard let algorithm = CompressionAlgorithm(rawValue: encoding),
-                  algorithm == .identity || configuration.enabledCompression.contains(algorithm) else {
-                return reject(
-                    stream,
-                    Status(code: .unimplemented, message: "Message encoding '\(encoding)' is not supported; this server accepts: \(acceptEncodingHeader)."),
-                    extra: [("grpc-accept-encoding", acceptEncodingHeader)])
-            }
-            stream.deframer.encoding = algorithm
-            requestEncoding = algorithm
-            // Answer in the client's encoding when it accepts it (as grpc-go does); the
-            // handler may choose otherwise (ServerContext.responseEncoding).
-            if algorithm != .identity, MessageCompression.parseAcceptEncoding(acceptEncoding).contains(algorithm) {
-                stream.outbox.setCompression(algorithm)
-            }
-        }
-        var deadline: ContinuousClock.Instant?
-        if let timeout {
-            guard let duration = HeaderCoding.parseTimeout(timeout) else {
-                return reject(stream, Status(code: .internal, message: "Invalid grpc-timeout '\(timeout)': expected 1 to 8 digits and a unit (H, M, S, m, u, n)."))
-            }
-            deadline = .now + duration
-        }
+        stream.deframer.encoding = head.requestEncoding
+        if head.responseEncoding != .identity { stream.outbox.setCompression(head.responseEncoding) }
+        let deadline = head.timeout.map { ContinuousClock.now + $0.duration }
 
         // Weak: the stream owns its inbox; a strong capture would keep every stream alive.
         let inbox = StreamInbox<RPCRequestPart>(returnCredit: { [loop, self, weak stream] in
@@ -1172,18 +1092,18 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
             loop.executeOrRun { self.readerWaiting(stream) }
         })
         stream.serverInbox = inbox
-        _ = inbox.deliver(.metadata(metadata))
+        _ = inbox.deliver(.metadata(head.metadata))
         let rpcStream = RPCStream(
-            descriptor: descriptor,
+            descriptor: head.descriptor,
             inbound: RPCAsyncSequence(wrapping: RequestInboxSequence(inbox: inbox)),
             outbound: ClosableRPCWriter(wrapping: ServerStreamWriter(
-                outbox: stream.outbox, enabledCompression: configuration.enabledCompression, clientAcceptEncoding: acceptEncoding)))
+                outbox: stream.outbox, enabledCompression: configuration.enabledCompression, clientAcceptEncoding: head.acceptEncoding)))
         let context = ServerStreamContext(
-            descriptor: descriptor, peer: peer, deadline: deadline, peerIdentity: peerIdentity, requestEncoding: requestEncoding)
-        if let deadline {
+            descriptor: head.descriptor, peer: peer, deadline: deadline, peerIdentity: peerIdentity, requestEncoding: head.requestEncoding)
+        if let deadline, let timeoutText = head.timeout?.text {
             stream.deadline = deadline
             stream.deadlineTimer = loop.schedule(at: deadline) { [self] in
-                failStream(stream, RPCError(code: .deadlineExceeded, message: "The call exceeded its deadline (grpc-timeout \(timeout!))."))
+                failStream(stream, RPCError(code: .deadlineExceeded, message: "The call exceeded its deadline (grpc-timeout \(timeoutText))."))
             }
         }
         liveHandlers.increment()
@@ -1196,8 +1116,8 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     }
 
     /// Answers a request the transport itself refuses, with a Trailers-Only response.
-    private func reject(_ stream: HTTP2Stream, _ status: Status, httpStatus: Int = 200, extra: [(String, String)] = []) {
-        submitTrailersOnly(stream, httpStatus: httpStatus, status: status, trailers: [:], extra: extra)
+    private func reject(_ stream: HTTP2Stream, _ refusal: RequestHead.Refusal) {
+        submitTrailersOnly(stream, httpStatus: refusal.httpStatus, status: refusal.status, trailers: [:], extra: refusal.extraHeaders)
         scheduleFlush()
     }
 
@@ -1234,71 +1154,34 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
 
     private func receiveResponseHeaders(_ stream: HTTP2Stream, headers: [(name: String, value: String)], endStream: Bool) {
         guard let inbox = stream.clientInbox, !stream.completed else { return }
-        let parsed = ResponseHeaders(headers)
-        if parsed.httpStatus == nil || (100..<200).contains(parsed.httpStatus!) { return }  // informational
-        if let status = parsed.status {
+        switch ResponseHead.parse(headers) {
+        case .informational:
+            return
+        case .trailersOnly(let status, let metadata):
             stream.completed = true
-            _ = inbox.deliver(.status(status, parsed.metadata))
+            _ = inbox.deliver(.status(status, metadata))
             inbox.finish(nil)
             stream.outbox.close(.discard)
-            return
+        case .failure(let code, let message):
+            resetStream(stream, reason: message, code: code)
+        case .headers(let metadata, let encoding):
+            stream.deframer.encoding = encoding
+            stream.responseHeadersReceived = true
+            stream.outbox.stopReplay()
+            _ = inbox.deliver(.metadata(metadata))
         }
-        guard parsed.httpStatus == 200 else {
-            let code = HeaderCoding.statusCode(forHTTPStatus: parsed.httpStatus!)
-            return resetStream(stream, reason: "The server answered HTTP \(parsed.httpStatus!) without a gRPC status.", code: code)
-        }
-        guard parsed.contentType.hasPrefix("application/grpc") else {
-            return resetStream(stream, reason: "The server answered with content-type '\(parsed.contentType)', not application/grpc.", code: .unknown)
-        }
-        if let encoding = parsed.encoding {
-            guard let algorithm = CompressionAlgorithm(rawValue: encoding) else {
-                return resetStream(stream, reason: "The server used message encoding '\(encoding)', which this client does not support.", code: .internal)
-            }
-            stream.deframer.encoding = algorithm
-        }
-        stream.responseHeadersReceived = true
-        stream.outbox.stopReplay()
-        _ = inbox.deliver(.metadata(parsed.metadata))
     }
 
     private func receiveTrailers(_ stream: HTTP2Stream, headers: [(name: String, value: String)]) {
         guard let inbox = stream.clientInbox, !stream.completed else { return }
-        let parsed = ResponseHeaders(headers)
-        let status = parsed.status ?? Status(code: .unknown, message: "The server's trailers had no grpc-status.")
         if stream.deframer.hasPartialMessage {
             return resetStream(stream, reason: "The response ended in the middle of a message.", code: .internal)
         }
+        let (status, metadata) = ResponseHead.trailers(headers)
         stream.completed = true
-        _ = inbox.deliver(.status(status, parsed.metadata))
+        _ = inbox.deliver(.status(status, metadata))
         inbox.finish(nil)
         stream.outbox.close(.discard)
-    }
-}
-
-/// The parts of a response HEADERS block a client cares about.
-private struct ResponseHeaders {
-    var httpStatus: Int?
-    var contentType = ""
-    var encoding: String?
-    var status: Status?
-    var metadata = Metadata()
-
-    init(_ headers: [(name: String, value: String)]) {
-        var code: StatusCode?
-        var message = ""
-        for (name, value) in headers {
-            switch name {
-            case ":status": httpStatus = Int(value)
-            case "content-type": contentType = value
-            case "grpc-encoding": encoding = value
-            case "grpc-status": code = Int(value).map(StatusCode.init(wireValue:)) ?? .unknown
-            case "grpc-message": message = HeaderCoding.percentDecode(value)
-            default:
-                guard !HeaderCoding.isReserved(name), let parsed = HeaderCoding.metadataValue(name: name, value: value) else { continue }
-                metadata.add(parsed, forKey: name)
-            }
-        }
-        if let code { status = Status(code: code, message: message) }
     }
 }
 
