@@ -58,6 +58,8 @@ let package = Package(
             name: "OOMeshHTTP2",
             dependencies: [
                 "OOMesh", "CNGHTTP2", "CMeshLinux", "COpenSSL", "CZlib", .product(name: "Logging", package: "swift-log"),
+                // Loop-stall counters (docs/decisions/0006-transport-metrics.md).
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings),
 

@@ -2,6 +2,7 @@
 #include "CMeshLinux.h"
 #include <stdio.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <fcntl.h>
@@ -33,4 +34,14 @@ int oo_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 void oo_line_buffer_stdout(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+void oo_set_thread_name(const char *name) {
+    prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
+}
+
+void oo_thread_name(char *out) {
+    out[0] = 0;
+    prctl(PR_GET_NAME, (unsigned long)out, 0, 0, 0);
+    out[15] = 0;
 }

@@ -34,5 +34,9 @@ int oo_pipe_cloexec(int fds[2]);
 int oo_accept(int fd);
 /// Makes stdout line-buffered (Swift cannot touch C's `stdout` global under strict concurrency).
 void oo_line_buffer_stdout(void);
+/// Names the calling thread (prctl PR_SET_NAME; at most 15 bytes are kept).
+void oo_set_thread_name(const char *name);
+/// The calling thread's name into `out` (at least 16 bytes).
+void oo_thread_name(char *out);
 
 #endif

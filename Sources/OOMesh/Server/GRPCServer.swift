@@ -13,7 +13,7 @@ public final class GRPCServer: Sendable {
     /// Creates a server for `services`; `interceptors` run around every call, first one outermost.
     public init(transport: any ServerTransport, services: [any RPCService], interceptors: [any ServerInterceptor] = []) {
         var router = RPCRouter()
-        for service in services { service.registerMethods(with: &router) }
+        for service in services { router.add(service) }
         self.transport = transport
         self.router = router
         self.interceptors = interceptors
@@ -77,6 +77,20 @@ public final class GRPCServer: Sendable {
             peer: streamContext.peer, deadline: streamContext.deadline, peerIdentity: streamContext.peerIdentity,
             requestEncoding: streamContext.requestEncoding)
         let head = ResponseHead(context: context)
+        if route.execution == .concurrentPool {
+            // Off the transport's thread for the rest of the call (see HandlerExecution).
+            await withTaskExecutorPreference(globalConcurrentExecutor) {
+                await run(handler, stream, context, head)
+            }
+        } else {
+            await run(handler, stream, context, head)
+        }
+    }
+
+    private func run(
+        _ handler: RPCRouter.MethodHandler, _ stream: RPCStream<RPCRequestPart, RPCResponsePart>, _ context: ServerContext,
+        _ head: ResponseHead
+    ) async {
         do {
             try await intercept(context, index: interceptors.startIndex) { context in
                 try await handler(stream.inbound, stream.outbound, context, head)

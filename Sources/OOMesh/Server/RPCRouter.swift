@@ -3,6 +3,26 @@
 public protocol RPCService: Sendable {
     /// Adds this service's methods to `router`.
     func registerMethods(with router: inout RPCRouter)
+
+    /// Where this service's handlers run. Default: ``HandlerExecution/transport``.
+    var handlerExecution: HandlerExecution { get }
+}
+
+extension RPCService {
+    public var handlerExecution: HandlerExecution { .transport }
+}
+
+/// Where a service's handlers run.
+public enum HandlerExecution: Sendable, Hashable {
+    /// Where the transport starts them. The HTTP/2 transport starts each handler on its
+    /// connection's event loop: a handler that answers without suspending elsewhere costs
+    /// no thread hop, but while it computes, every other call on that loop waits (and its
+    /// deadline timers). Right for handlers that mostly await other calls or do little work.
+    case transport
+    /// On Swift's global concurrent pool, off any event loop: one thread hop each way per
+    /// call, and no stall of the loop however long the handler computes. Right for
+    /// services that do real work per call (scoring, compression, large messages).
+    case concurrentPool
 }
 
 /// Maps `:path`s to handlers. Generated code fills it; servers look calls up in it.
@@ -17,6 +37,7 @@ public struct RPCRouter: Sendable {
     struct Route {
         var handler: MethodHandler
         var kind: RPCKind
+        var execution: HandlerExecution = .transport
     }
 
     /// Looked up by service and method name, so a call needs no `:path` string built.
@@ -48,6 +69,15 @@ public struct RPCRouter: Sendable {
     }
 
     func hasService(_ name: String) -> Bool { services.contains(name) }
+
+    /// Registers `service`'s methods, to run where it says (``RPCService/handlerExecution``).
+    mutating func add(_ service: any RPCService) {
+        let before = Set(routes.keys)
+        service.registerMethods(with: &self)
+        let execution = service.handlerExecution
+        guard execution != .transport else { return }
+        for key in routes.keys where !before.contains(key) { routes[key]!.execution = execution }
+    }
 
     /// Registers a unary method: one request in, one response out.
     public mutating func registerUnary<Request: Sendable, Response: Sendable>(

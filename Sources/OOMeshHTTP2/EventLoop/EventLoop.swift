@@ -68,9 +68,12 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// A scratch buffer for socket reads, shared by every connection on this loop (reads
     /// are synchronous on the loop thread), so idle connections hold no read buffer.
     let readBuffer: UnsafeMutableRawBufferPointer
+    /// Stall accounting (see ``LoopStallWatchdog``); nil: not watched.
+    let stallCounters: LoopStallCounters?
 
-    init(name: String) {
+    init(name: String, stallCounters: LoopStallCounters? = nil) {
         self.name = name
+        self.stallCounters = stallCounters
         epollFD = oo_epoll_create()
         precondition(epollFD >= 0, "epoll_create1 failed: errno \(errno)")
         wakeFD = oo_eventfd()
@@ -226,11 +229,28 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     private func run() {
         threadID.store(UInt(pthread_self()), ordering: .relaxed)
+        // Named for `top -H`, debuggers and the stall reports (Linux allows 15 bytes).
+        oo_set_thread_name(name)
+        if let stallCounters { LoopStallWatchdog.shared.watch(self, stallCounters) }
+        let stallThreshold = stallCounters?.thresholdNanoseconds ?? .max
         var events = [oo_event](repeating: oo_event(), count: 128)
         while true {
             let timeout = nextTimeoutMilliseconds()
             let count = events.withUnsafeMutableBufferPointer { buffer in
                 oo_epoll_wait(epollFD, buffer.baseAddress, Int32(buffer.count), timeout)
+            }
+            // Stall accounting: from here to the end of the iteration the loop is busy.
+            var busySince: Int64 = 0
+            if let stallCounters {
+                busySince = monotonicNanoseconds()
+                stallCounters.busySince.store(busySince, ordering: .relaxed)
+            }
+            defer {
+                if let stallCounters {
+                    stallCounters.busySince.store(0, ordering: .relaxed)
+                    let busy = monotonicNanoseconds() - busySince
+                    if busy >= stallThreshold { stallCounters.recordEnded(loop: name, nanoseconds: busy) }
+                }
             }
             if count > 0 {
                 for index in 0..<Int(count) {
@@ -400,8 +420,8 @@ final class EventLoopGroup: Sendable {
     let loops: [EventLoop]
     private let nextIndex = Atomic<Int>(0)
 
-    init(count: Int, name: String) {
-        loops = (0..<max(1, count)).map { EventLoop(name: "\(name)-\($0)") }
+    init(count: Int, name: String, stallCounters: (Int) -> LoopStallCounters? = { _ in nil }) {
+        loops = (0..<max(1, count)).map { EventLoop(name: "\(name)-\($0)", stallCounters: stallCounters($0)) }
         for loop in loops { loop.start() }
     }
 

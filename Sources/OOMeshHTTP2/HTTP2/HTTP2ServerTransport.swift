@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CMeshLinux
 import Logging
+import Metrics
 import OOMesh
 import Synchronization
 
@@ -42,6 +43,14 @@ public final class HTTP2ServerTransport: ServerTransport {
         /// connections are closed (handlers cancelled, clients see `UNAVAILABLE`).
         /// Default: 30 seconds; nil waits for every call however long it takes.
         public var shutdownGracePeriod: Duration? = .seconds(30)
+        /// An event-loop iteration busy for longer than this is a stall: logged (at most
+        /// one line per loop every 10 seconds, with the count since the last), counted in
+        /// ``loopStalls`` and in the metric `oo_event_loop_stalls_total{loop}`, its length
+        /// in `oo_event_loop_stall_seconds`. A stall still going on is reported by a
+        /// watchdog thread while it lasts. Default: 100 ms (every call on the loop waited
+        /// that long; a handler doing that much work belongs off the loop, see
+        /// `RPCService.handlerExecution`). nil: not watched.
+        public var loopStallThreshold: Duration? = .milliseconds(100)
 
         /// Creates the defaults.
         public init() {}
@@ -96,7 +105,20 @@ public final class HTTP2ServerTransport: ServerTransport {
         self.port = boundPort
         self.configuration = configuration
         self.listenFD = fd
-        self.group = EventLoopGroup(count: configuration.eventLoopThreads, name: "oo-server")
+        let stallLog = StallLog(logger: logger)
+        self.group = EventLoopGroup(count: configuration.eventLoopThreads, name: "oo-server") { index in
+            configuration.loopStallThreshold.map { threshold in
+                let stalls = Counter(label: "oo_event_loop_stalls_total", dimensions: [("loop", "oo-server-\(index)")])
+                let durations = Metrics.Timer(label: "oo_event_loop_stall_seconds", dimensions: [("loop", "oo-server-\(index)")])
+                return LoopStallCounters(threshold: threshold) { stall in
+                    if stall.ended {
+                        stalls.increment()
+                        durations.recordNanoseconds(Int64(stall.duration / .nanoseconds(1)))
+                    }
+                    stallLog.note(stall)
+                }
+            }
+        }
         var limit = rlimit()
         let files = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 && limit.rlim_cur != rlim_t.max
             ? Int(clamping: limit.rlim_cur) : Int.max
@@ -113,6 +135,15 @@ public final class HTTP2ServerTransport: ServerTransport {
     /// Live handler tasks right now (their streams may have ended: a cancelled handler
     /// runs until it returns).
     public var liveHandlerCount: Int { handlers.live }
+
+    /// Event-loop stalls so far (see ``Configuration/loopStallThreshold``): how many
+    /// iterations ran over the threshold, and the longest.
+    public var loopStalls: (count: Int, longest: Duration) {
+        group.loops.reduce((0, .zero)) { total, loop in
+            guard let counters = loop.stallCounters else { return total }
+            return (total.0 + counters.stalls, max(total.1, counters.longest))
+        }
+    }
 
     /// Open connections right now.
     public var connectionCount: Int { state.withLock { $0.connections.count } }
@@ -350,4 +381,30 @@ private final class Listener: EventHandler {
     }
 
     func handleWritable() {}
+}
+
+/// Logs loop stalls, at most one line per loop every 10 seconds (with the count of the
+/// stalls it did not log), so a loop stalling on every call does not flood the log.
+private final class StallLog: Sendable {
+    private struct Entry { var lastLogged: ContinuousClock.Instant; var unlogged: Int }
+    private let logger: Logger
+    private let entries = Mutex<[String: Entry]>([:])
+    static let interval: Duration = .seconds(10)
+
+    init(logger: Logger) { self.logger = logger }
+
+    func note(_ stall: LoopStall) {
+        let now = ContinuousClock.now
+        let skipped = entries.withLock { entries -> Int? in
+            if let entry = entries[stall.loop], now - entry.lastLogged < Self.interval {
+                entries[stall.loop]!.unlogged += 1
+                return nil
+            }
+            defer { entries[stall.loop] = Entry(lastLogged: now, unlogged: 0) }
+            return entries[stall.loop]?.unlogged ?? 0
+        }
+        guard let skipped else { return }
+        let more = skipped > 0 ? " (and \(skipped) more since the last report)" : ""
+        logger.warning("\(stall)\(more); a handler computing or blocking on the loop? Run such a service off the loop (RPCService.handlerExecution).")
+    }
 }
