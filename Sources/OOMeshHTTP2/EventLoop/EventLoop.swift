@@ -93,15 +93,7 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// ``stop(then:)`` and ``stopped()`` say when it has ended. The thread keeps the loop
     /// alive until then.
     func start() {
-        let box = Unmanaged.passRetained(self)
-        var thread = pthread_t()
-        let result = pthread_create(&thread, nil, { argument in
-            let loop = Unmanaged<EventLoop>.fromOpaque(argument!).takeRetainedValue()
-            loop.run()
-            return nil
-        }, box.toOpaque())
-        precondition(result == 0, "pthread_create failed: \(result)")
-        pthread_detach(thread)
+        startDetachedThread { self.run() }
     }
 
     /// Asks the loop to stop after the jobs already queued; returns at once. `then` runs
@@ -434,4 +426,21 @@ final class EventLoopGroup: Sendable {
     func shutdown() async {
         for loop in loops { await loop.stopped() }
     }
+}
+
+/// Runs `body` on a new detached thread (nobody joins it); what `body` captures lives
+/// until it returns.
+func startDetachedThread(_ body: @escaping @Sendable () -> Void) {
+    final class Body: Sendable {
+        let run: @Sendable () -> Void
+        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
+    }
+    let box = Unmanaged.passRetained(Body(body))
+    var thread = pthread_t()
+    let result = pthread_create(&thread, nil, { argument in
+        Unmanaged<Body>.fromOpaque(argument!).takeRetainedValue().run()
+        return nil
+    }, box.toOpaque())
+    precondition(result == 0, "pthread_create failed: \(result)")
+    pthread_detach(thread)
 }

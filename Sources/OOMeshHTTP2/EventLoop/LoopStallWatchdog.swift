@@ -92,20 +92,8 @@ final class LoopStallWatchdog: Sendable {
             list.append(Watched(loop: loop, counters: counters))
         }
         if started.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged {
-            startThread()
+            startDetachedThread { self.run() }
         }
-    }
-
-    private func startThread() {
-        var thread = pthread_t()
-        let box = Unmanaged.passRetained(self)
-        let result = pthread_create(&thread, nil, { argument in
-            let watchdog = Unmanaged<LoopStallWatchdog>.fromOpaque(argument!).takeRetainedValue()
-            watchdog.run()
-            return nil
-        }, box.toOpaque())
-        precondition(result == 0, "pthread_create failed: \(result)")
-        pthread_detach(thread)
     }
 
     private func run() {
