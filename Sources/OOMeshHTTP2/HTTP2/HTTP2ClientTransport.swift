@@ -116,7 +116,8 @@ public final class HTTP2ClientTransport: ClientTransport {
 
         let rpcStream = RPCStream(
             descriptor: descriptor,
-            inbound: RPCAsyncSequence(wrapping: ResponseInboxSequence(inbox: inbox)),
+            inbound: RPCAsyncSequence(wrapping: ResponseInboxSequence(
+                inbox: inbox, decoder: InboundMessageDecoder(limit: options.maxResponseMessageBytes ?? configuration.http2.maxReceiveMessageBytes))),
             outbound: ClosableRPCWriter(wrapping: ClientStreamWriter(outbox: outbox) { [loop] error in
                 loop.executeOrRun { manager.cancel(stream, error) }
             }))

@@ -919,13 +919,16 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         var credit = 0
         var released = 0
         do {
+            let encoding = stream.deframer.encoding
             try stream.deframer.process(data) { message, wireLength, compressed in
                 let debt = inboundCredit.completed(wireBytes: 5 + wireLength, on: &stream.credit)
                 let settled: InboundCredit.MessageDebt
+                // Still compressed, if it was: its reader inflates it (InboundMessageDecoder).
+                let flags = MessageFlags.received(compressed: compressed, deferredWith: encoding)
                 if let inbox = stream.serverInbox {
-                    settled = inbox.deliver(.message(message, compressed ? .compressed : []), debt: debt)
+                    settled = inbox.deliver(.message(message, flags), debt: debt)
                 } else if let inbox = stream.clientInbox {
-                    settled = inbox.deliver(.message(message, compressed ? .compressed : []), debt: debt)
+                    settled = inbox.deliver(.message(message, flags), debt: debt)
                 } else {
                     settled = debt
                 }
@@ -1095,7 +1098,8 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         _ = inbox.deliver(.metadata(head.metadata))
         let rpcStream = RPCStream(
             descriptor: head.descriptor,
-            inbound: RPCAsyncSequence(wrapping: RequestInboxSequence(inbox: inbox)),
+            inbound: RPCAsyncSequence(wrapping: RequestInboxSequence(
+                inbox: inbox, decoder: InboundMessageDecoder(limit: configuration.maxReceiveMessageBytes))),
             outbound: ClosableRPCWriter(wrapping: ServerStreamWriter(
                 outbox: stream.outbox, enabledCompression: configuration.enabledCompression, clientAcceptEncoding: head.acceptEncoding)))
         let context = ServerStreamContext(

@@ -59,7 +59,7 @@ final class HTTP2Stream: @unchecked Sendable {
         responseHeadersReceived = false
         remoteEnded = false
         closed = false
-        deframer = MessageDeframer(maxMessageBytes: deframer.maxMessageBytes)
+        deframer = MessageDeframer(maxMessageBytes: deframer.maxMessageBytes, defersDecompression: true)
         credit = InboundCredit.Stream()
         receivedHeaders = []
         receivedHeaderBytes = 0
@@ -73,7 +73,7 @@ final class HTTP2Stream: @unchecked Sendable {
         self.id = id
         self.descriptor = descriptor
         self.outbox = outbox
-        self.deframer = MessageDeframer(maxMessageBytes: maxMessageBytes)
+        self.deframer = MessageDeframer(maxMessageBytes: maxMessageBytes, defersDecompression: true)
     }
 }
 

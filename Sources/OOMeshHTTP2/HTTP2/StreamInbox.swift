@@ -205,12 +205,19 @@ final class StreamInbox<Part: Sendable>: Sendable {
 /// (about 7 % of server CPU in a unary benchmark profile).
 struct RequestInboxSequence: AsyncSequence, Sendable {
     let inbox: StreamInbox<RPCRequestPart>
+    let decoder: InboundMessageDecoder
 
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(inbox: inbox) }
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(inbox: inbox, decoder: decoder) }
 
     struct AsyncIterator: AsyncIteratorProtocol {
         let inbox: StreamInbox<RPCRequestPart>
-        func next() async throws -> RPCRequestPart? { try await inbox.next() }
+        let decoder: InboundMessageDecoder
+        func next() async throws -> RPCRequestPart? {
+            guard let part = try await inbox.next() else { return nil }
+            guard case .message(let bytes, let flags) = part, !flags.isDisjoint(with: MessageFlags.pending) else { return part }
+            let (message, visible) = try await decoder.decode(bytes, flags)
+            return .message(message, visible)
+        }
     }
 }
 
@@ -218,11 +225,18 @@ struct RequestInboxSequence: AsyncSequence, Sendable {
 /// same reason as ``RequestInboxSequence``).
 struct ResponseInboxSequence: AsyncSequence, Sendable {
     let inbox: StreamInbox<RPCResponsePart>
+    let decoder: InboundMessageDecoder
 
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(inbox: inbox) }
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(inbox: inbox, decoder: decoder) }
 
     struct AsyncIterator: AsyncIteratorProtocol {
         let inbox: StreamInbox<RPCResponsePart>
-        func next() async throws -> RPCResponsePart? { try await inbox.next() }
+        let decoder: InboundMessageDecoder
+        func next() async throws -> RPCResponsePart? {
+            guard let part = try await inbox.next() else { return nil }
+            guard case .message(let bytes, let flags) = part, !flags.isDisjoint(with: MessageFlags.pending) else { return part }
+            let (message, visible) = try await decoder.decode(bytes, flags)
+            return .message(message, visible)
+        }
     }
 }

@@ -130,6 +130,24 @@ final class StreamOutbox: Sendable {
         var compress = true
     }
 
+    /// Messages at least this large are compressed off the writer's thread (a handler's
+    /// task may be running on its event loop): about half a millisecond of deflate.
+    static let inlineCompressionBytes = 32 * 1024
+
+    /// Frames `messages`: the common single message needs no array of framed messages.
+    private static func frame(
+        _ messages: [Message], _ compression: CompressionAlgorithm
+    ) -> (single: (prefix: [UInt8], body: [UInt8])?, framed: [(prefix: [UInt8], body: [UInt8])]) {
+        func frame(_ item: Message) -> (prefix: [UInt8], body: [UInt8]) {
+            if item.compress, compression != .identity, let compressed = MessageCompression.compress(item.bytes, with: compression) {
+                return (MessageFraming.prefix(length: compressed.count, compressed: true), compressed)
+            }
+            return (MessageFraming.prefix(length: item.bytes.count), item.bytes)
+        }
+        if messages.count == 1 { return (frame(messages[0]), []) }
+        return (nil, messages.map(frame))
+    }
+
     /// Queues parts; suspends while the queue is over its high-water mark.
     func write(headers: Metadata?, messages: [Message], end: End?) async throws {
         if let oversized = messages.first(where: { $0.bytes.count > maxMessageBytes }) {
@@ -137,17 +155,19 @@ final class StreamOutbox: Sendable {
                 code: .resourceExhausted,
                 message: "A message of \(oversized.bytes.count) bytes exceeds the send limit of \(maxMessageBytes) bytes.")
         }
-        // Compression runs here, on the writer's task, not on the event loop.
+        // Compression runs here, on the writer's task, never inside the loop's
+        // processing of frames; a large message is compressed on Swift's global pool, so
+        // a handler running on its event loop does not stall the loop compressing.
         let compression = self.compression
-        func frame(_ item: Message) -> (prefix: [UInt8], body: [UInt8]) {
-            if item.compress, compression != .identity, let compressed = MessageCompression.compress(item.bytes, with: compression) {
-                return (MessageFraming.prefix(length: compressed.count, compressed: true), compressed)
+        let single: (prefix: [UInt8], body: [UInt8])?
+        let framed: [(prefix: [UInt8], body: [UInt8])]
+        if compression != .identity, messages.contains(where: { $0.compress && $0.bytes.count >= Self.inlineCompressionBytes }) {
+            (single, framed) = await withTaskExecutorPreference(globalConcurrentExecutor) {
+                Self.frame(messages, compression)
             }
-            return (MessageFraming.prefix(length: item.bytes.count), item.bytes)
+        } else {
+            (single, framed) = Self.frame(messages, compression)
         }
-        // The common single message needs no array of framed messages.
-        let single = messages.count == 1 ? frame(messages[0]) : nil
-        let framed = messages.count > 1 ? messages.map(frame) : []
         let (scheduleKick, mustWait): (Bool, Bool) = try state.withLock { state in
             if let closed = state.closed {
                 switch closed {

@@ -16,7 +16,8 @@ enum MessageFraming {
 /// is buffered, so a peer cannot make us hold more than `maxMessageBytes` per stream. The
 /// buffer grows as bytes arrive (never sized from the declared length, which costs a peer
 /// five bytes), and at most doubles, capped at the declared length.
-/// Compressed messages are decompressed with the same limit on their decompressed size.
+/// Compressed messages are decompressed with the same limit on their decompressed size,
+/// here or (with `defersDecompression`) by whoever reads them (``InboundMessageDecoder``).
 struct MessageDeframer {
     /// The largest message accepted, compressed or decompressed.
     let maxMessageBytes: Int
@@ -28,9 +29,14 @@ struct MessageDeframer {
     private var header: [UInt8] = []
     private var body: [UInt8] = []
     private var expected: Int?
+    /// Hand compressed messages on as they arrived, for the reader to decompress: the
+    /// event loop that frames them does not inflate, and a queued message holds only
+    /// its wire bytes.
+    let defersDecompression: Bool
 
-    init(maxMessageBytes: Int) {
+    init(maxMessageBytes: Int, defersDecompression: Bool = false) {
         self.maxMessageBytes = maxMessageBytes
+        self.defersDecompression = defersDecompression
     }
 
     /// True when a message has started but not finished: the stream must not end here.
@@ -40,8 +46,8 @@ struct MessageDeframer {
     var bufferedBytes: Int { header.count + body.count }
 
     /// Feeds bytes; calls `onMessage` for every message they complete, with the message
-    /// (decompressed), the bytes it took on the wire (for flow control) and whether it
-    /// arrived compressed.
+    /// (decompressed, unless `defersDecompression`), the bytes it took on the wire (for
+    /// flow control) and whether it arrived compressed.
     mutating func process(
         _ bytes: UnsafeRawBufferPointer, onMessage: (_ message: [UInt8], _ wireLength: Int, _ compressed: Bool) -> Void
     ) throws(RPCError) {
@@ -109,7 +115,61 @@ struct MessageDeframer {
     }
 
     private func decoded(_ body: [UInt8]) throws(RPCError) -> [UInt8] {
-        guard compressed, let encoding else { return body }
+        guard compressed, !defersDecompression, let encoding else { return body }
         return try MessageCompression.decompress(body, with: encoding, limit: maxMessageBytes)
+    }
+}
+
+extension MessageFlags {
+    /// Transport-internal: the bytes are still gzip-compressed; the inbox's reader
+    /// decompresses them (and clears this) before the application sees the message.
+    static let pendingGzip = MessageFlags(rawValue: 1 << 6)
+    /// Transport-internal: the same, for deflate.
+    static let pendingDeflate = MessageFlags(rawValue: 1 << 7)
+    /// Either of them.
+    static let pending: MessageFlags = [.pendingGzip, .pendingDeflate]
+
+    /// The flags of a received message: compressed messages whose decompression was
+    /// deferred carry their encoding.
+    static func received(compressed: Bool, deferredWith encoding: CompressionAlgorithm?) -> MessageFlags {
+        guard compressed else { return [] }
+        switch encoding {
+        case .gzip?: return [.compressed, .pendingGzip]
+        case .deflate?: return [.compressed, .pendingDeflate]
+        default: return .compressed
+        }
+    }
+}
+
+/// Decompresses a received message for its reader, bounded by the receive limit, off the
+/// event loop when it is large enough to matter.
+struct InboundMessageDecoder: Sendable {
+    /// The largest decompressed message accepted.
+    let limit: Int
+
+    /// Compressed messages smaller than this are inflated on the reader's thread (at most
+    /// about a millisecond even at zlib's largest ratio); larger ones on Swift's global
+    /// pool, so a handler running on its event loop does not stall the loop inflating.
+    static let inlineBytes = 1024
+
+    /// The message as the application sees it: decompressed, internal flags cleared.
+    func decode(_ bytes: [UInt8], _ flags: MessageFlags) async throws(RPCError) -> ([UInt8], MessageFlags) {
+        let algorithm: CompressionAlgorithm
+        if flags.contains(.pendingGzip) {
+            algorithm = .gzip
+        } else if flags.contains(.pendingDeflate) {
+            algorithm = .deflate
+        } else {
+            return (bytes, flags)
+        }
+        let visible = flags.subtracting(.pending)
+        if bytes.count < Self.inlineBytes {
+            return (try MessageCompression.decompress(bytes, with: algorithm, limit: limit), visible)
+        }
+        let limit = self.limit
+        let result: Result<[UInt8], RPCError> = await withTaskExecutorPreference(globalConcurrentExecutor) {
+            Result { () throws(RPCError) in try MessageCompression.decompress(bytes, with: algorithm, limit: limit) }
+        }
+        return (try result.get(), visible)
     }
 }

@@ -225,3 +225,57 @@ struct MessageFramingTests {
         #expect(error?.code == .internal)
     }
 }
+
+/// Deferred decompression: the deframer (on the event loop) hands compressed messages on as
+/// they came, and the reader's decoder inflates them, bounded, off the loop when large.
+@Suite("Deferred decompression")
+struct DeferredDecompressionTests {
+    @Test("a deferring deframer queues the wire bytes; the decoder gives the application the message",
+          arguments: [CompressionAlgorithm.gzip, .deflate])
+    func deferred(algorithm: CompressionAlgorithm) async throws {
+        // Large (decoded on the pool) and small (inline).
+        for size in [1 << 20, 300] {
+            let original = (0..<size).map { UInt8(truncatingIfNeeded: $0 / 7) }
+            let compressed = try #require(MessageCompression.compress(original, with: algorithm))
+            var deframer = MessageDeframer(maxMessageBytes: 4 << 20, defersDecompression: true)
+            deframer.encoding = algorithm
+            var received: [([UInt8], Int, Bool)] = []
+            try (MessageFraming.prefix(length: compressed.count, compressed: true) + compressed).withUnsafeBytes { buffer in
+                try deframer.process(buffer) { received.append(($0, $1, $2)) }
+            }
+            #expect(received.count == 1)
+            // What waits in the inbox is what came on the wire, not the inflated message.
+            #expect(received[0].0 == compressed)
+            #expect(received[0].1 == compressed.count)
+            let flags = MessageFlags.received(compressed: true, deferredWith: algorithm)
+            #expect(flags.contains(.compressed) && !flags.isDisjoint(with: .pending))
+            let (message, visible) = try await InboundMessageDecoder(limit: 4 << 20).decode(received[0].0, flags)
+            #expect(message == original)
+            // The application sees "arrived compressed", never the transport's own bits.
+            #expect(visible == .compressed)
+        }
+    }
+
+    @Test("the decoder refuses a bomb with RESOURCE_EXHAUSTED, and corrupt data with INTERNAL")
+    func bounded() async throws {
+        let bomb = try #require(MessageCompression.compress([UInt8](repeating: 0, count: 16 << 20), with: .gzip))
+        let flags = MessageFlags.received(compressed: true, deferredWith: .gzip)
+        let decoder = InboundMessageDecoder(limit: 4 << 20)
+        await #expect(throws: RPCError.self) { _ = try await decoder.decode(bomb, flags) }
+        do {
+            _ = try await decoder.decode(bomb, flags)
+        } catch {
+            #expect(error.code == .resourceExhausted)
+            #expect(error.message.contains("more than the limit of 4194304 bytes"))
+        }
+        do {
+            _ = try await decoder.decode([UInt8](repeating: 0x55, count: 2000), flags)
+            Issue.record("corrupt gzip was accepted")
+        } catch {
+            #expect(error.code == .internal)
+        }
+        // Uncompressed messages pass through untouched.
+        let plain = try await decoder.decode([1, 2, 3], [])
+        #expect(plain.0 == [1, 2, 3] && plain.1 == [])
+    }
+}
