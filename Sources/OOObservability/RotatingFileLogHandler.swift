@@ -68,6 +68,9 @@ public struct RotatingFileLogHandler: LogHandler {
             core.stop()
         }
 
+        /// Lines queued and not yet handed to the output.
+        public var pendingLines: Int { core.queue.withLock { $0.enqueuedTotal - $0.writtenTotal } }
+
         /// Lines dropped so far because the queue was full.
         public var droppedLines: Int { core.queue.withLock { $0.droppedTotal } }
 
@@ -205,6 +208,13 @@ private final class Core: Sendable {
     }
 
     private func run() {
+        // A pipe whose reader has gone (`oo serve … | head`, a test's pipe) must fail the
+        // write with EPIPE, reported once, not kill the process: SIGPIPE is blocked on this
+        // thread, so the signal a write raises stays pending here and is never delivered.
+        var pipeSignal = sigset_t()
+        sigemptyset(&pipeSignal)
+        sigaddset(&pipeSignal, SIGPIPE)
+        pthread_sigmask(SIG_BLOCK, &pipeSignal, nil)
         while true {
             wakeup.wait()
             while true {

@@ -104,6 +104,30 @@ struct ObservabilityTests {
         }
         #expect(text.contains("line 0 "))
         #expect(text.contains("oo: logging dropped"), "no note of the dropped lines")
+        // The descriptors close (defer) only once the writer is idle: closed under a
+        // writer, the number could be reused by another test's socket or file.
+        async let flushed: Void = sink.flush(timeout: .seconds(10))
+        let drainDeadline = clock.now + .seconds(10)
+        while clock.now < drainDeadline, read(fds[0], &buffer, buffer.count) > 0 || sink.pendingLines > 0 {
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        await flushed
+        #expect(sink.pendingLines == 0)
+    }
+
+    @Test("an output whose reader has gone fails its writes; the process is not killed by SIGPIPE")
+    func brokenPipe() async throws {
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        defer { close(fds[1]) }
+        close(fds[0])
+        let sink = RotatingFileLogHandler.Sink(fileDescriptor: fds[1])
+        let logger = Logger(label: "test") { RotatingFileLogHandler(label: $0, sink: sink) }
+        for index in 0..<10 { logger.info("line \(index)") }
+        await sink.flush(timeout: .seconds(10))
+        // Still here (a SIGPIPE would have ended the test process), and every line was
+        // handled: written lines count even when the write failed.
+        #expect(sink.pendingLines == 0)
     }
 }
 
