@@ -97,7 +97,7 @@ public final class HTTP2ClientTransport: ClientTransport {
             loop.executeOrRun { if let stream = link.stream { manager.pump(stream) } }
         }
         let stream = HTTP2Stream(
-            id: 0, descriptor: descriptor, outbox: outbox,
+            id: 0, role: .client, descriptor: descriptor, outbox: outbox,
             maxMessageBytes: options.maxResponseMessageBytes ?? configuration.http2.maxReceiveMessageBytes)
         link.stream = stream
         let inbox = StreamInbox<RPCResponsePart>(returnCredit: { [loop] in
@@ -246,7 +246,7 @@ final class ClientConnectionManager: @unchecked Sendable {
             stream.deadlineTimer?.cancel()
             stream.deadlineTimer = nil
         }
-        let live = waiting.filter { !$0.abandoned && !$0.completed }
+        let live = waiting.filter { !$0.abandoned && !$0.state.finished }
         guard !live.isEmpty else { return }
         if connection == nil || connection!.isClosed || connection!.draining {
             do {
@@ -313,7 +313,7 @@ final class ClientConnectionManager: @unchecked Sendable {
     }
 
     private func fail(_ stream: HTTP2Stream, _ error: RPCError) {
-        stream.completed = true
+        _ = stream.state.settle()
         stream.outbox.close(.fail(error))
         stream.clientInbox?.finish(error)
     }

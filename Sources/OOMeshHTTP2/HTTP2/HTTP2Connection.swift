@@ -309,17 +309,14 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
 
     /// Ends a stream from our side without a status exchange (connection loss).
     private func terminate(_ stream: HTTP2Stream, error: RPCError) {
-        stream.closed = true
+        let tellCaller = stream.state.terminated()
         stream.deadlineTimer?.cancel()
         stream.outbox.close(.fail(error))
         if let inbox = stream.serverInbox {
             inbox.finish(RPCError(code: .cancelled, message: error.message))
             stream.task?.cancel()
         }
-        if let inbox = stream.clientInbox, !stream.completed {
-            stream.completed = true
-            inbox.finish(error)
-        }
+        if tellCaller { stream.clientInbox?.finish(error) }
     }
 
     // MARK: Connection management
@@ -621,7 +618,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     func returnCredit(_ stream: HTTP2Stream) {
         guard !isClosed else { return }
         let debt = stream.serverInbox?.takeCredit() ?? stream.clientInbox?.takeCredit() ?? .init(owed: 0, advance: 0)
-        if debt.owed > 0 { pendingCredits.append((stream.closed ? 0 : stream.id, debt.owed)) }
+        if debt.owed > 0 { pendingCredits.append((stream.state.closed ? 0 : stream.id, debt.owed)) }
         releaseAdvance(debt.advance)
         applyCredits()
     }
@@ -630,7 +627,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     /// credit them early, as far as the budget allows, so a message larger than the
     /// window can complete.
     func readerWaiting(_ stream: HTTP2Stream) {
-        guard !isClosed, !stream.closed else { return }
+        guard !isClosed, !stream.state.closed else { return }
         let grant = advance(stream)
         if grant > 0 {
             pendingCredits.append((stream.id, grant))
@@ -679,11 +676,11 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
 
     /// Submits whatever the stream's outbox has ready: headers, resumed DATA, an end.
     func pump(_ stream: HTTP2Stream) {
-        guard !stream.closed else { return }
+        guard !stream.state.closed else { return }
         guard !isClosed else {
             // The connection closed before this stream got going (a late first write, a
             // retry landing on a connection that just closed): fail it, or it waits forever.
-            if !stream.completed {
+            if !stream.state.finished {
                 terminate(stream, error: RPCError(
                     code: .unavailable, message: "The connection to \(peer) closed: \(closeReason ?? "closed")."))
             }
@@ -694,7 +691,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
             return
         }
         let next = stream.outbox.pump()
-        if !stream.headersSubmitted {
+        if !stream.state.headersSent {
             if isServer {
                 if let headers = next.headers {
                     submitResponse(stream, metadata: headers)
@@ -722,15 +719,14 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         let block = HeaderBlock.response(encoding: stream.outbox.compression, acceptEncoding: acceptEncodingHeader, metadata: metadata)
         var provider = dataProvider
         let result = block.withNV { nghttp2_submit_response(session, stream.id, $0, $1, &provider) }
-        stream.headersSubmitted = true
+        stream.state.headersSubmitted()
         if result != 0 { resetStream(stream, reason: "submit_response failed: \(result)") }
     }
 
     private func submitTrailersOnly(_ stream: HTTP2Stream, httpStatus: Int, status: Status, trailers: Metadata, extra: [String: String] = [:]) {
         let block = HeaderBlock.trailersOnly(httpStatus: httpStatus, status: status, trailers: trailers, extra: extra)
         let result = block.withNV { nghttp2_submit_response(session, stream.id, $0, $1, nil) }
-        stream.headersSubmitted = true
-        stream.completed = true
+        stream.state.trailersOnlySubmitted()
         if result != 0 { resetStream(stream, reason: "submit_response failed: \(result)") }
     }
 
@@ -741,7 +737,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
             acceptEncoding: acceptEncodingHeader, timeout: stream.deadline.map { $0 - .now }, metadata: metadata)
         var provider = dataProvider
         let id = block.withNV { nghttp2_submit_request(session, nil, $0, $1, &provider, nil) }
-        stream.headersSubmitted = true
+        stream.state.headersSubmitted()
         pendingStreams.removeAll { $0 === stream }
         if id == NGHTTP2_ERR_STREAM_ID_NOT_AVAILABLE.rawValue, let onRefusedStream,
            stream.transparentRetries < 3, stream.outbox.rewindForRetry() {
@@ -753,8 +749,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
             return
         }
         guard id > 0 else {
-            stream.closed = true
-            stream.completed = true
+            stream.state.failedToStart()
             let error = RPCError(code: .unavailable, message: "Could not start the call on this connection: \(String(cString: nghttp2_strerror(id))).")
             stream.outbox.close(.fail(error))
             stream.clientInbox?.finish(error)
@@ -785,8 +780,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
             inbox.finish(error)
             stream.task?.cancel()
         }
-        if let inbox = stream.clientInbox, !stream.completed {
-            stream.completed = true
+        if let inbox = stream.clientInbox, stream.state.settle() {
             inbox.finish(error)
         }
         pendingStreams.removeAll { $0 === stream }
@@ -799,14 +793,14 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     func openClientStream(_ stream: HTTP2Stream) {
         if isClosed || draining {
             let error = RPCError(code: .unavailable, message: "The connection is closing; retry on a new one.")
-            stream.completed = true
+            _ = stream.state.settle()
             stream.outbox.close(.fail(error))
             stream.clientInbox?.finish(error)
             return
         }
         if let deadline = stream.deadline {
             stream.deadlineTimer = loop.schedule(at: deadline) { [self] in
-                guard !stream.completed else { return }
+                guard !stream.state.finished else { return }
                 resetStream(stream, reason: "The call did not finish within its deadline.", code: .deadlineExceeded)
             }
         }
@@ -817,7 +811,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     func clientStreamFinished(_ stream: HTTP2Stream) {
         stream.deadlineTimer?.cancel()
         pendingStreams.removeAll { $0 === stream }
-        guard !stream.completed else { return }
+        guard !stream.state.finished else { return }
         resetStream(stream, reason: "The call was cancelled by the client.", code: .cancelled)
     }
 
@@ -834,7 +828,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
             // closure; one on another thread hands the pump to the loop.
             if loop.inEventLoop { self.pumpStream(id: streamID) } else { loop.execute { self.pumpStream(id: streamID) } }
         }
-        let stream = HTTP2Stream(id: streamID, descriptor: MethodDescriptor(service: "", method: ""), outbox: outbox,
+        let stream = HTTP2Stream(id: streamID, role: .server, descriptor: MethodDescriptor(service: "", method: ""), outbox: outbox,
                                  maxMessageBytes: configuration.maxReceiveMessageBytes)
         streams[streamID] = stream
         return 0
@@ -864,15 +858,16 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
             let headers = stream.receivedHeaders
             stream.receivedHeaders = []
             stream.receivedHeaderBytes = 0
-            if isServer {
-                if frame.headers.cat == NGHTTP2_HCAT_REQUEST {
-                    management.callStarted()
-                    acceptRequest(stream, headers: headers)
-                }
-            } else if !stream.responseHeadersReceived {
-                receiveResponseHeaders(stream, headers: headers, endStream: endStream)
-            } else {
+            switch stream.state.receivedHeaders() {
+            case .request:
+                management.callStarted()
+                acceptRequest(stream, headers: headers)
+            case .responseHeaders:
+                receiveResponseHeaders(stream, headers: headers)
+            case .trailers:
                 receiveTrailers(stream, headers: headers)
+            case .ignore:
+                break
             }
             if endStream { remoteEnded(stream) }
         case UInt8(NGHTTP2_DATA.rawValue):
@@ -898,14 +893,14 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     func onFrameSent(_ frame: nghttp2_frame) -> Int32 {
         // A server that has sent its status while the client is still sending ends the
         // stream with RST_STREAM(NO_ERROR), so the client stops and the stream is freed.
-        guard isServer, frame.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0,
-              let stream = streams[frame.hd.stream_id], !stream.remoteEnded else { return 0 }
+        guard frame.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0,
+              let stream = streams[frame.hd.stream_id], stream.state.sentEndStream() else { return 0 }
         nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream.id, UInt32(NGHTTP2_NO_ERROR.rawValue))
         return 0
     }
 
     func onDataChunk(streamID: Int32, _ data: UnsafeRawBufferPointer) -> Int32 {
-        guard let stream = streams[streamID], !stream.completed || isServer, !stream.remoteEnded else {
+        guard let stream = streams[streamID], stream.state.takesData else {
             pendingCredits.append((0, data.count))
             return 0
         }
@@ -966,9 +961,12 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     func onStreamClosed(streamID: Int32, errorCode: UInt32) -> Int32 {
         guard let stream = streams.removeValue(forKey: streamID) else { return 0 }
         if configuration.maxConnectionIdle != nil { management.streamActivity(now: .now) }
-        stream.closed = true
         stream.deadlineTimer?.cancel()
-        if isServer {
+        let mayRetry = onRefusedStream != nil && stream.transparentRetries < 3
+        let action = stream.state.closed(errorCode: errorCode, mayRetry: mayRetry)
+        switch action {
+        case .cancelHandler, .released:
+            // A status not sent yet means the handler still runs: it is cancelled below.
             let error = RPCError(
                 code: .cancelled,
                 message: errorCode == NGHTTP2_NO_ERROR.rawValue ? "The stream closed." : "The client reset the stream (HTTP/2 error \(errorCode)).")
@@ -977,32 +975,39 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
             // Request parts the handler never took: their bytes go back to the connection
             // window now (see `StreamInbox.releaseQueuedCredit`).
             releaseQueued(stream, dropParts: true)
-            if !stream.completed { stream.task?.cancel() }
-        } else {
-            // REFUSED_STREAM (an explicit refusal, or a stream above a GOAWAY's last stream
-            // id) promises the server did not process the request: send it again, on this
-            // connection or a new one, if it can still be replayed.
-            if errorCode == NGHTTP2_REFUSED_STREAM.rawValue, !stream.completed, !stream.responseHeadersReceived,
-               stream.transparentRetries < 3, let onRefusedStream, stream.outbox.rewindForRetry() {
+            if case .cancelHandler = action { stream.task?.cancel() }
+        case .retryOrFail(let code):
+            // Refused unprocessed (an explicit refusal, or a stream above a GOAWAY's last
+            // stream id): send it again, on this connection or a new one, when it can
+            // still be replayed.
+            if let onRefusedStream, stream.outbox.rewindForRetry() {
                 stream.resetForRetry()
                 // Not from inside this nghttp2 callback: on the next turn of the loop.
                 loop.execute { onRefusedStream(stream) }
                 return 0
             }
-            stream.outbox.close(.discard)
-            // Response parts still queued for the caller stay readable, but their bytes go
-            // back to the connection window now: a caller that stops reading must not
-            // starve the connection's other calls.
-            releaseQueued(stream, dropParts: false)
-            if !stream.completed {
-                stream.completed = true
-                let code = HeaderCoding.statusCode(forHTTP2Error: errorCode)
-                stream.clientInbox?.finish(RPCError(
-                    code: code, message: "The server reset the stream (HTTP/2 error \(errorCode)) before sending a status."))
-            }
+            _ = stream.state.settle()
+            clientStreamClosed(stream, failing: code, errorCode: errorCode)
+        case .failCaller(let code):
+            clientStreamClosed(stream, failing: code, errorCode: errorCode)
+        case .done:
+            clientStreamClosed(stream, failing: nil, errorCode: errorCode)
         }
         if draining, streams.isEmpty { scheduleFlush() }
         return 0
+    }
+
+    /// A client stream nghttp2 closed: the request side is discarded; response parts still
+    /// queued for the caller stay readable, but their bytes go back to the connection
+    /// window now (a caller that stops reading must not starve the connection's other
+    /// calls); a caller without an outcome gets `code`.
+    private func clientStreamClosed(_ stream: HTTP2Stream, failing code: StatusCode?, errorCode: UInt32) {
+        stream.outbox.close(.discard)
+        releaseQueued(stream, dropParts: false)
+        if let code {
+            stream.clientInbox?.finish(RPCError(
+                code: code, message: "The server reset the stream (HTTP/2 error \(errorCode)) before sending a status."))
+        }
     }
 
     /// The data provider: reserves up to `buffer.count` bytes of the stream's outbox for the
@@ -1031,7 +1036,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
                 flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
                 let block = HeaderBlock.trailers(status: status, trailers: trailers)
                 _ = block.withNV { nghttp2_submit_trailer(session, streamID, $0, $1) }
-                stream.completed = true
+                stream.state.trailersSubmitted()
             }
             return count
         }
@@ -1074,7 +1079,7 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
         if liveHandlers.current >= configuration.maxConcurrentStreams {
             refusedForHandlers += 1
             nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream.id, UInt32(NGHTTP2_REFUSED_STREAM.rawValue))
-            stream.completed = true
+            stream.state.refused()
             return
         }
         let head: RequestHead
@@ -1126,22 +1131,22 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     }
 
     private func remoteEnded(_ stream: HTTP2Stream) {
-        stream.remoteEnded = true
-        if stream.deframer.hasPartialMessage {
-            return failStream(stream, RPCError(code: .internal, message: "The stream ended in the middle of a message (fewer bytes than its length prefix declared)."))
-        }
-        if let inbox = stream.serverInbox {
-            inbox.finish(nil)
-        } else if let inbox = stream.clientInbox, !stream.completed {
-            stream.completed = true
-            inbox.finish(RPCError(code: .internal, message: "The server ended the stream without sending a status (no grpc-status trailer)."))
+        switch stream.state.receivedEndStream(hasPartialMessage: stream.deframer.hasPartialMessage) {
+        case .failPartialMessage:
+            failStream(stream, RPCError(code: .internal, message: "The stream ended in the middle of a message (fewer bytes than its length prefix declared)."))
+        case .finishRequest:
+            stream.serverInbox?.finish(nil)
+        case .failMissingStatus:
+            stream.clientInbox?.finish(RPCError(code: .internal, message: "The server ended the stream without sending a status (no grpc-status trailer)."))
+        case .none:
+            break
         }
     }
 
     /// Ends a call because of a transport-detected error: a server answers with the status
     /// (and cancels the handler); a client resets the stream.
     private func failStream(_ stream: HTTP2Stream, _ error: RPCError) {
-        guard !stream.completed, !stream.closed else { return }
+        guard stream.state.canFail else { return }
         killInbound(stream)
         if isServer {
             stream.serverInbox?.finish(error)
@@ -1156,13 +1161,13 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
 
     // MARK: Client: responses
 
-    private func receiveResponseHeaders(_ stream: HTTP2Stream, headers: [(name: String, value: String)], endStream: Bool) {
-        guard let inbox = stream.clientInbox, !stream.completed else { return }
+    private func receiveResponseHeaders(_ stream: HTTP2Stream, headers: [(name: String, value: String)]) {
+        guard let inbox = stream.clientInbox else { return }
         switch ResponseHead.parse(headers) {
         case .informational:
             return
         case .trailersOnly(let status, let metadata):
-            stream.completed = true
+            _ = stream.state.settle()
             _ = inbox.deliver(.status(status, metadata))
             inbox.finish(nil)
             stream.outbox.close(.discard)
@@ -1170,19 +1175,19 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
             resetStream(stream, reason: message, code: code)
         case .headers(let metadata, let encoding):
             stream.deframer.encoding = encoding
-            stream.responseHeadersReceived = true
+            stream.state.responseHeadersAccepted()
             stream.outbox.stopReplay()
             _ = inbox.deliver(.metadata(metadata))
         }
     }
 
     private func receiveTrailers(_ stream: HTTP2Stream, headers: [(name: String, value: String)]) {
-        guard let inbox = stream.clientInbox, !stream.completed else { return }
+        guard let inbox = stream.clientInbox else { return }
         if stream.deframer.hasPartialMessage {
             return resetStream(stream, reason: "The response ended in the middle of a message.", code: .internal)
         }
         let (status, metadata) = ResponseHead.trailers(headers)
-        stream.completed = true
+        _ = stream.state.settle()
         _ = inbox.deliver(.status(status, metadata))
         inbox.finish(nil)
         stream.outbox.close(.discard)

@@ -31,18 +31,12 @@ final class HTTP2Stream: @unchecked Sendable {
     var deadline: ContinuousClock.Instant?
     var deadlineTimer: LoopTimer?
 
-    /// Server: response HEADERS submitted. Client: request HEADERS submitted.
-    var headersSubmitted = false
-    /// The data provider is waiting for bytes (NGHTTP2_ERR_DEFERRED).
+    /// The gRPC life of the stream: headers sent and received, outcome settled, closed
+    /// (a pure machine; the connection performs what its events return).
+    var state: StreamState
+    /// The data provider is waiting for bytes (NGHTTP2_ERR_DEFERRED): the next write must
+    /// resume it. nghttp2's provider state, not the call's.
     var dataDeferred = false
-    /// Client: response headers received.
-    var responseHeadersReceived = false
-    /// The final status was delivered (client) or sent (server).
-    var completed = false
-    /// The peer has ended its side (END_STREAM received).
-    var remoteEnded = false
-    /// Removed from the connection.
-    var closed = false
     /// Client: the connection the stream was given to.
     var connection: HTTP2Connection?
     /// Client: how many times the stream was retried transparently after being refused.
@@ -54,11 +48,8 @@ final class HTTP2Stream: @unchecked Sendable {
     /// a connection (the outbox has been rewound).
     func resetForRetry() {
         id = 0
-        headersSubmitted = false
+        state = StreamState(role: .client)
         dataDeferred = false
-        responseHeadersReceived = false
-        remoteEnded = false
-        closed = false
         deframer = MessageDeframer(maxMessageBytes: deframer.maxMessageBytes, defersDecompression: true)
         credit = InboundCredit.Stream()
         receivedHeaders = []
@@ -69,8 +60,9 @@ final class HTTP2Stream: @unchecked Sendable {
         transparentRetries += 1
     }
 
-    init(id: Int32, descriptor: MethodDescriptor, outbox: StreamOutbox, maxMessageBytes: Int) {
+    init(id: Int32, role: StreamState.Role, descriptor: MethodDescriptor, outbox: StreamOutbox, maxMessageBytes: Int) {
         self.id = id
+        self.state = StreamState(role: role)
         self.descriptor = descriptor
         self.outbox = outbox
         self.deframer = MessageDeframer(maxMessageBytes: maxMessageBytes, defersDecompression: true)
