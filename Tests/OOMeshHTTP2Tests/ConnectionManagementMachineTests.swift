@@ -58,7 +58,7 @@ struct ConnectionManagementMachineTests {
     func shutdownPingIsItsOwn() {
         var m = machine(server: true) { $0.keepaliveInterval = .seconds(10) }
         #expect(m.keepaliveTimerFired(now: at(10), hasOpenStreams: true) == .sendPing(check: at(30)))
-        let opaque = m.shutdownPingSent()
+        let opaque = m.shutdownPingSent().rawValue
         #expect(m.awaitingShutdownPingAck)
         #expect(m.pingAckReceived(opaque: ConnectionManagement.PingPurpose.keepalive.rawValue, now: at(10.1)) == .keepaliveAnswered(nextCheck: at(20.1)))
         #expect(m.awaitingShutdownPingAck)

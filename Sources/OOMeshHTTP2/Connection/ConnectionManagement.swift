@@ -142,10 +142,10 @@ struct ConnectionManagement {
         }
     }
 
-    /// The shutdown PING is being sent; returns its opaque data.
-    mutating func shutdownPingSent() -> UInt64 {
+    /// The shutdown PING is being sent; returns its purpose (its opaque data).
+    mutating func shutdownPingSent() -> PingPurpose {
         awaitingShutdownPingAck = true
-        return PingPurpose.shutdown.rawValue
+        return .shutdown
     }
 
     /// The final GOAWAY went out some other way (a forced close): no ACK is awaited.
