@@ -8,6 +8,7 @@ extension HTTP2Connection {
     func applyCredits() {
         guard let session, !pendingCredits.isEmpty else { return }
         for (streamID, bytes) in pendingCredits where bytes > 0 {
+            creditTotals.creditedBytes += bytes
             if streamID == 0 || streams[streamID] == nil || !session.consume(stream: streamID, bytes: bytes) {
                 session.consumeConnection(bytes: bytes)
             }

@@ -69,6 +69,9 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     var writeBlocked = false
     var flushScheduled = false
     var pendingCredits: [(Int32, Int)] = []
+    /// DATA bytes received and bytes returned to the peer's windows, since the start: the
+    /// difference is what this connection holds (frame-level tests compare them).
+    var creditTotals = (receivedBytes: 0, creditedBytes: 0)
     /// What every received DATA byte owes, and the connection's budget for advances.
     var inboundCredit: InboundCredit
     /// Streams whose waiting reader got less of an advance than it wanted (the budget was

@@ -93,6 +93,7 @@ extension HTTP2Connection {
     }
 
     func onDataChunk(streamID: Int32, _ data: UnsafeRawBufferPointer) -> Int32 {
+        creditTotals.receivedBytes += data.count
         guard let stream = streams[streamID], stream.state.takesData else {
             pendingCredits.append((0, data.count))
             return 0
