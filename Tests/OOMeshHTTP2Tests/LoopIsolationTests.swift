@@ -37,7 +37,15 @@ struct LoopIsolationTests {
                     #expect(String(decoding: reply, as: UTF8.self).hasPrefix(execution == .transport ? "oo-server-0" : "not a loop"),
                             "ran on \(String(decoding: reply, as: UTF8.self))")
                 }
-                let stalls = transport.loopStalls
+                // The loop counts a stall when its iteration ends, after the flush that sent
+                // the reply: the reply can be read before the count is in. Wait for it
+                // (bounded); reading at once made this test fail on a loaded machine.
+                var stalls = transport.loopStalls
+                let settle = ContinuousClock.now + .seconds(5)
+                while execution == .transport, stalls.count == 0, ContinuousClock.now < settle {
+                    try await Task.sleep(for: .milliseconds(10))
+                    stalls = transport.loopStalls
+                }
                 switch execution {
                 case .transport:
                     #expect(stalls.count >= 1)
