@@ -128,6 +128,9 @@ public final class MeshLauncher: Sendable {
             "serve", service.name, "--host", layout.host, "--port", "\(layout.port(of: service.name))",
             "--data-dir", data, "--exit-when-stdin-closes", "--admin-port", "\(layout.adminPort(of: service.name))",
             "--log-file", "\(data)/logs/\(service.name).log",
+            // Plaintext for now, said explicitly: the development CA and per-service
+            // certificates come next (issue 15, secure by default).
+            "--insecure-plaintext",
         ]
         for dependency in service.dependencies {
             arguments += ["--\(dependency)", layout.address(of: dependency)]

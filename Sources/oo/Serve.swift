@@ -30,8 +30,13 @@ import SwiftProtobuf
 /// drains (health NOT_SERVING, GOAWAY, calls in flight finish) and exits.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve one service over gRPC (h2c) until stopped.",
+        abstract: "Serve one service over gRPC until stopped: TLS (--tls-cert/--tls-key), or plaintext h2c with --insecure-plaintext.",
         discussion: """
+            TLS: --tls-cert and --tls-key are this service's certificate, served to clients and \
+            presented to downstream services; --tls-ca verifies peers (client certificates, then \
+            required, and downstream servers). The files are reloaded when they change and on SIGHUP. \
+            tools/make-certs makes a development set. Without TLS, --insecure-plaintext is required.
+
             Every option can also come from the environment (OO_<OPTION>, e.g. OO_ML_SERVING for \
             --ml-serving) or a JSON config file (--config), in that order of precedence after the flag.
             """)
@@ -71,6 +76,21 @@ struct Serve: AsyncParsableCommand {
     var logFile: String?
     @Option(name: .customLong("log-max-bytes"), help: "With --log-file: rotate past this size (default 64 MiB).")
     var logMaxBytes: Int?
+    @Option(name: .customLong("tls-cert"), help: "This service's certificate chain (PEM, leaf first): served over TLS and presented to downstream services.")
+    var tlsCert: String?
+    @Option(name: .customLong("tls-key"), help: "The private key of --tls-cert (PEM).") var tlsKey: String?
+    @Option(name: .customLong("tls-ca"), help: "CA certificates (PEM) that verify peers: clients' certificates and downstream servers'.")
+    var tlsCA: String?
+    @Option(name: .customLong("tls-client-auth"), help: "Client certificates: require (the default with --tls-ca), optional or none.")
+    var tlsClientAuth: String?
+    @Option(name: .customLong("client-cert"), help: "The certificate presented to downstream services (default: --tls-cert).") var clientCert: String?
+    @Option(name: .customLong("client-key"), help: "The key of --client-cert (default: --tls-key).") var clientKey: String?
+    @Option(name: .customLong("client-ca"), help: "CA certificates that verify downstream servers (default: --tls-ca; else the system's).")
+    var clientCA: String?
+    @Option(name: .customLong("tls-reload-interval"), help: "Seconds between looks at the TLS files for a rotation (default 5; 0: only on SIGHUP).")
+    var tlsReloadInterval: Double?
+    @Flag(name: .customLong("insecure-plaintext"), help: "Serve and call plaintext h2c, without TLS: anyone who can reach the port can read and call (logs a warning).")
+    var insecurePlaintext = false
     @Flag(name: .customLong("exit-when-stdin-closes"), help: "Drain and exit when standard input reaches EOF (oo up gives each service this lifeline).")
     var exitWhenStdinCloses = false
     @Option(name: .customLong("linucb-alpha"), help: "ml-serving: LinUCB's exploration weight α (default 0.3).") var linucbAlpha: Double?
@@ -105,21 +125,38 @@ struct Serve: AsyncParsableCommand {
         let admin = adminPort < 0 ? nil : try AdminServer(host: host, port: adminPort, registry: metrics)
         defer { admin?.stop() }
 
+        let security = try MeshSecurity(
+            settings: settings,
+            flags: .init(
+                certificate: tlsCert, key: tlsKey, ca: tlsCA, clientAuthentication: tlsClientAuth,
+                clientCertificate: clientCert, clientKey: clientKey, clientCA: clientCA,
+                reloadInterval: tlsReloadInterval, insecurePlaintext: insecurePlaintext))
+        if security.server == nil {
+            logger.warning("serving and calling plaintext h2c (--insecure-plaintext): anyone who can reach \(host):\(port) can read and make calls; use --tls-cert/--tls-key")
+        }
+
         // Downstream clients: their connections run for as long as the server does.
         var clients: [GRPCClient] = []
+        var clientTransports: [HTTP2ClientTransport] = []
         func client(_ flag: String?, _ name: String) throws -> GRPCClient {
             guard let address = settings.string(flag, name) else {
                 throw SettingsError(message: "\(service.rawValue) needs --\(name) host:port (or \(Settings.variable(name))).")
             }
             let (host, port) = try parseAddress(address, for: name)
+            var transportConfiguration = HTTP2ClientTransport.Configuration.defaults
+            transportConfiguration.tls = security.client
+            let transport = try HTTP2ClientTransport(host: host, port: port, configuration: transportConfiguration)
+            clientTransports.append(transport)
             let client = GRPCClient(
-                transport: try HTTP2ClientTransport(host: host, port: port),
+                transport: transport,
                 interceptors: [ClientTracingInterceptor(), ClientMetricsInterceptor()])
             clients.append(client)
             return client
         }
 
-        let transport = try HTTP2ServerTransport(host: host, port: port)
+        var serverConfiguration = HTTP2ServerTransport.Configuration.defaults
+        serverConfiguration.tls = security.server
+        let transport = try HTTP2ServerTransport(host: host, port: port, configuration: serverConfiguration)
         var services: [any RPCService] = [HealthService(monitor: health)]
         // Tracing outermost, so metrics, the call log and authentication run inside the span.
         var interceptors: [any ServerInterceptor] = [
@@ -204,6 +241,20 @@ struct Serve: AsyncParsableCommand {
         }
 
         let downstream = clients
+        // Rotated certificates and keys are picked up without a restart: when the files
+        // change, and on SIGHUP. A set that does not load is logged and the one in use kept.
+        let reloadTargets = clientTransports
+        let reloadTLS: @Sendable (String) -> Void = { why in
+            do {
+                try transport.reloadTLS()
+                for client in reloadTargets { try client.reloadTLS() }
+                logger.info("TLS files reloaded (\(why))")
+            } catch {
+                logger.error("TLS files not reloaded (\(why)); the ones in use stay: \(error)")
+            }
+        }
+        let hangUp = security.server == nil ? nil : ReloadSignal { reloadTLS("SIGHUP") }
+        defer { hangUp?.cancel() }
         // The queued log lines are written out before the process exits, whichever way.
         try await logSink.flushing {
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -236,8 +287,9 @@ struct Serve: AsyncParsableCommand {
             if health.status(of: serviceName) == nil { health.setStatus(.serving, for: serviceName) }
             health.setStatus(.serving)
             for work in background { group.addTask { await work() } }
+            if let watcher = security.watcher { group.addTask { await watcher.run { reloadTLS("the files changed") } } }
             logger.info("serving \(service.rawValue) on \(host):\(transport.port)")
-            print("oo: serving \(service.rawValue) on \(host):\(transport.port)" + (admin.map { " (metrics on http://\(host):\($0.port)/metrics)" } ?? ""))
+            print("oo: serving \(service.rawValue) on \(host):\(transport.port)" + (security.server == nil ? " (plaintext)" : " (TLS)") + (admin.map { " (metrics on http://\(host):\($0.port)/metrics)" } ?? ""))
             try await server.serve()
             for service in services {
                 if let modelServing = service as? ModelServingService { await modelServing.shutdown() }

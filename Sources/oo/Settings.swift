@@ -50,6 +50,18 @@ struct Settings {
         return number
     }
 
+    /// A flag given on the command line is true; else the environment or the file says
+    /// true/false (or 1/0, yes/no).
+    func bool(_ flag: Bool, _ name: String) throws -> Bool {
+        if flag { return true }
+        guard let text = string(nil, name)?.lowercased() else { return false }
+        switch text {
+        case "1", "true", "yes": return true
+        case "0", "false", "no", "": return false
+        default: throw SettingsError(message: "\(name) must be true or false, got '\(text)'.")
+        }
+    }
+
     func double(_ flag: Double?, _ name: String, default value: Double) throws -> Double {
         if let flag { return flag }
         guard let text = string(nil, name) else { return value }

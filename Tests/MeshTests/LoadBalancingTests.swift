@@ -20,7 +20,7 @@ struct LoadBalancingTests {
     static func replica(port: Int, directory: URL) async throws -> ChildProcess {
         let data = directory.appendingPathComponent("replica-\(port)").path
         let child = try ChildProcess(
-            executable, ["serve", "ml-serving", "--port", "\(port)", "--data-dir", data, "--exit-when-stdin-closes"],
+            executable, ["serve", "ml-serving", "--port", "\(port)", "--data-dir", data, "--exit-when-stdin-closes", "--insecure-plaintext"],
             output: .file(directory.appendingPathComponent("replica-\(port).log").path), lifeline: true)
         let transport = try HTTP2ClientTransport(host: "127.0.0.1", port: port)
         try await withGRPCClient(transport: transport) { client in

@@ -100,7 +100,7 @@ final class RegistryProcess: Sendable {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let registry = RegistryProcess(child: try ChildProcess(
             root.appendingPathComponent(".build/debug/oo").path,
-            ["serve", "registry", "--port", String(port), "--database", database], output: .merged))
+            ["serve", "registry", "--port", String(port), "--database", database, "--insecure-plaintext"], output: .merged))
         // Ready when it accepts a connection (bounded).
         let deadline = ContinuousClock.now + .seconds(20)
         while !canConnect(port: port) {

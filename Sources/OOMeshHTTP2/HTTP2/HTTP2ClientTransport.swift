@@ -73,6 +73,16 @@ public final class HTTP2ClientTransport: ClientTransport {
         loop.stop()
     }
 
+    /// Loads the TLS files again (a rotated client certificate, key or CA) for the
+    /// connections made from now on; a connection already up keeps its session. When the
+    /// files do not load the error says why and the files in use stay in use. Does nothing
+    /// for plaintext.
+    public func reloadTLS() throws(TLSConfigurationError) {
+        guard let tls = configuration.tls else { return }
+        let fresh = (context: try TLSContext(client: tls), serverName: tls.serverHostnameOverride ?? host)
+        loop.execute { [manager] in manager.tls = fresh }
+    }
+
     public func connect() async throws {
         await withCheckedContinuation { continuation in
             loop.execute { [manager] in manager.whenShutDown { continuation.resume() } }
@@ -151,7 +161,8 @@ final class ClientConnectionManager: @unchecked Sendable {
     let authority: String
     let configuration: HTTP2Configuration
     /// The TLS context and the name the server's certificate must match; nil for h2c.
-    let tls: (context: TLSContext, serverName: String)?
+    /// New connections use it; replaced on the loop by `HTTP2ClientTransport.reloadTLS()`.
+    var tls: (context: TLSContext, serverName: String)?
     private var connection: HTTP2Connection?
     private var activeStreams = 0
     private var shuttingDown = false

@@ -84,7 +84,8 @@ public final class HTTP2ServerTransport: ServerTransport {
     private let configuration: Configuration
     private let listenFD: Int32
     private let group: EventLoopGroup
-    private let tlsContext: TLSContext?
+    /// The TLS context new connections use; replaced by ``reloadTLS()``.
+    private let tlsContext: Mutex<TLSContext?>
     private let logger: Logger
     private let state = Mutex(State())
     /// Every connection's live handler tasks.
@@ -98,7 +99,7 @@ public final class HTTP2ServerTransport: ServerTransport {
         host: String = "127.0.0.1", port: Int, configuration: Configuration = .defaults,
         logger: Logger = Logger(label: "oo.mesh.http2.server")
     ) throws {
-        self.tlsContext = try configuration.tls.map { configuration throws(TLSConfigurationError) in try TLSContext(server: configuration) }
+        self.tlsContext = Mutex(try configuration.tls.map { configuration throws(TLSConfigurationError) in try TLSContext(server: configuration) })
         self.logger = logger
         let (fd, boundPort) = try Socket.listen(host: host, port: port)
         self.host = host
@@ -182,6 +183,17 @@ public final class HTTP2ServerTransport: ServerTransport {
         }
         // The loops' threads end by themselves; wait for them without blocking a thread.
         await group.shutdown()
+    }
+
+    /// Loads the TLS files again (a rotated certificate chain, key or CA) for the
+    /// connections accepted from now on; connections already up keep the session they
+    /// have. When the files do not load (a key that does not match its certificate, a file
+    /// half written) the error says why and the files in use stay in use. Does nothing for
+    /// plaintext.
+    public func reloadTLS() throws(TLSConfigurationError) {
+        guard let tls = configuration.tls else { return }
+        let fresh = try TLSContext(server: tls)
+        tlsContext.withLock { $0 = fresh }
     }
 
     /// Returns once the transport accepts connections: ``listen(streamHandler:)`` (which
@@ -275,7 +287,7 @@ public final class HTTP2ServerTransport: ServerTransport {
         let loop = group.next()
         loop.execute { [self] in
             var tls: TLSSession?
-            if let tlsContext {
+            if let tlsContext = tlsContext.withLock({ $0 }) {
                 do {
                     tls = try TLSSession(context: tlsContext, serverName: nil)
                 } catch {
