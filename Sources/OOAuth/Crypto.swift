@@ -1,6 +1,6 @@
 internal import COpenSSL
 
-// The only file that touches libcrypto. Every object is freed before its function returns
+// With DevelopmentCertificates.swift (X.509), the only file that touches libcrypto. Every object is freed before its function returns
 // (or, for keys, when the owning `P256Key` goes), and every failure clears OpenSSL's
 // thread-local error queue so that it cannot leak into the TLS code running on the same thread.
 
@@ -11,6 +11,9 @@ internal import COpenSSL
 /// from several threads at once (openssl-threads(7)). It is freed exactly once, in `deinit`.
 final class P256Key: @unchecked Sendable {
     private let pkey: OpaquePointer
+
+    /// The `EVP_PKEY`, for code in this module that signs certificates with it.
+    var evpKey: OpaquePointer { pkey }
 
     private init(taking pkey: OpaquePointer) {
         self.pkey = pkey
@@ -210,7 +213,7 @@ enum Crypto {
     }
 
     /// Runs `write` on a memory BIO and returns what it wrote, or nil when it failed.
-    fileprivate static func writeToMemoryBIO(_ write: (OpaquePointer) -> Int32) -> String? {
+    static func writeToMemoryBIO(_ write: (OpaquePointer) -> Int32) -> String? {
         guard let bio = BIO_new(BIO_s_mem()) else { return nil }
         defer { BIO_free(bio) }
         guard write(bio) == 1 else { return nil }

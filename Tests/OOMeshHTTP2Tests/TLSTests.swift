@@ -7,8 +7,8 @@ import OOMeshHTTP2
 import Synchronization
 import Testing
 
-/// TLS and mutual TLS on OpenSSL, with certificates made by `tools/make-certs` (the real
-/// `openssl` command), against our own peers and grpcio's.
+/// TLS and mutual TLS on OpenSSL, with certificates made by `tools/make-certs` (`oo certs`:
+/// OpenSSL's X.509 API), against our own peers and grpcio's.
 @Suite("TLS", .serialized, .timeLimit(.minutes(3)))
 struct TLSTests {
     @Test("our client and server pass every interop case over TLS")
@@ -39,7 +39,7 @@ struct TLSTests {
         #expect(identity.subject.contains("CN=client"), "\(identity)")
         #expect(identity.subjectAlternativeNames.contains("DNS:client"), "\(identity)")
         #expect(identity.subjectAlternativeNames.contains("IP:127.0.0.1"), "\(identity)")
-        #expect(identity.subjectAlternativeNames.contains("URI:spiffe://oo.mesh/client"), "\(identity)")
+        #expect(identity.subjectAlternativeNames.contains("URI:spiffe://oo.local/client"), "\(identity)")
     }
 
     @Test("without mutual TLS the handler sees no peer identity")
