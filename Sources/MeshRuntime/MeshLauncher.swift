@@ -1,5 +1,6 @@
 import Foundation
 import HealthProtos
+import OOAuth
 import OOMesh
 import OOMeshHTTP2
 import OOProcess
@@ -23,6 +24,9 @@ public final class MeshLauncher: Sendable {
         public var stopTimeout: Duration = .seconds(10)
         /// Extra arguments per service name, e.g. `["recommender": ["--control-share", "0.5"]]`.
         public var extraArguments: [String: [String]] = [:]
+        /// Serve and call plaintext h2c instead of mutual TLS. Default: false, TLS with the
+        /// development CA in `<data>/certs/`.
+        public var insecurePlaintext = false
 
         /// The defaults.
         public init() {}
@@ -44,9 +48,33 @@ public final class MeshLauncher: Sendable {
     /// minting tokens as the simulator does.
     public let jwtSecretPath: String
 
+    /// The development CA and the certificates of every service and of `operator` (for
+    /// people and tools), in `<data>/certs/`, made at start when missing.
+    public let certificates: DevelopmentCertificates
+
+    /// The identity given to people and tools (`oo health`, `oo call`, the simulator, tests).
+    public static let operatorName = "operator"
+
     public init(configuration: Configuration) {
         self.configuration = configuration
         self.jwtSecretPath = configuration.dataDirectory + "/jwt-secret"
+        self.certificates = DevelopmentCertificates(directory: configuration.dataDirectory + "/certs")
+    }
+
+    /// TLS for a client of this mesh: trusts its CA and presents the operator's certificate;
+    /// nil when the mesh runs plaintext.
+    public var operatorTLS: ClientTLSConfiguration? {
+        configuration.insecurePlaintext ? nil : ClientTLSConfiguration(
+            trustRootsPath: certificates.caCertificatePath,
+            certificateChainPath: certificates.certificatePath(Self.operatorName),
+            privateKeyPath: certificates.keyPath(Self.operatorName))
+    }
+
+    /// A client transport configuration for this mesh (the operator's TLS, or plaintext).
+    public var clientConfiguration: HTTP2ClientTransport.Configuration {
+        var transport = HTTP2ClientTransport.Configuration.defaults
+        transport.tls = operatorTLS
+        return transport
     }
 
     /// This process's executable, from /proc/self/exe.
@@ -60,6 +88,13 @@ public final class MeshLauncher: Sendable {
         let data = configuration.dataDirectory
         try FileManager.default.createDirectory(atPath: data + "/logs", withIntermediateDirectories: true)
         try Self.ensureSecret(at: jwtSecretPath)
+        if !configuration.insecurePlaintext {
+            do {
+                try certificates.ensure(MeshLayout.services.map(\.name) + [Self.operatorName])
+            } catch {
+                throw MeshError(message: "Cannot make the mesh's certificates in \(certificates.directory): \(error)")
+            }
+        }
         // A port already taken (a previous `oo up` still running, say) would answer the
         // health checks in place of the new service: refuse to start instead.
         for service in MeshLayout.services {
@@ -128,10 +163,20 @@ public final class MeshLauncher: Sendable {
             "serve", service.name, "--host", layout.host, "--port", "\(layout.port(of: service.name))",
             "--data-dir", data, "--exit-when-stdin-closes", "--admin-port", "\(layout.adminPort(of: service.name))",
             "--log-file", "\(data)/logs/\(service.name).log",
-            // Plaintext for now, said explicitly: the development CA and per-service
-            // certificates come next (issue 15, secure by default).
-            "--insecure-plaintext",
         ]
+        if configuration.insecurePlaintext {
+            arguments.append("--insecure-plaintext")
+        } else {
+            // Every service serves TLS with its own certificate and calls the others with
+            // it (mutual TLS); internal services require a client certificate. The gateway
+            // verifies one when presented but does not require it: apps and browsers call it
+            // with a bearer token, not a certificate.
+            arguments += [
+                "--tls-cert", certificates.certificatePath(service.name), "--tls-key", certificates.keyPath(service.name),
+                "--tls-ca", certificates.caCertificatePath,
+            ]
+            if service.name == "gateway" { arguments += ["--tls-client-auth", "optional"] }
+        }
         for dependency in service.dependencies {
             arguments += ["--\(dependency)", layout.address(of: dependency)]
         }
@@ -142,7 +187,8 @@ public final class MeshLauncher: Sendable {
     /// Polls the service's health until it answers SERVING, it exits, or time runs out.
     private func waitUntilHealthy(_ running: Running) async throws {
         let deadline = ContinuousClock.now + configuration.startTimeout
-        let transport = try HTTP2ClientTransport(host: configuration.layout.host, port: configuration.layout.port(of: running.service.name))
+        let transport = try HTTP2ClientTransport(
+            host: configuration.layout.host, port: configuration.layout.port(of: running.service.name), configuration: clientConfiguration)
         var lastError = "no answer yet"
         let healthy: Bool = try await withGRPCClient(transport: transport) { client in
             let health = Grpc_Health_V1_Health_Client(wrapping: client)

@@ -41,6 +41,7 @@ struct Call: AsyncParsableCommand {
     @Option(help: "The deadline of the call, in seconds (reflection calls default to 30).")
     var timeout: Double?
 
+    @OptionGroup var tls: ClientTLSOptions
     @Flag(help: "Print each response indented over several lines.")
     var pretty = false
 
@@ -69,7 +70,9 @@ struct Call: AsyncParsableCommand {
         let callOptions = CallOptions(timeout: timeout.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) })
         let reflectionOptions = CallOptions(timeout: callOptions.timeout ?? .seconds(30))
         do {
-            let transport = try HTTP2ClientTransport(host: host, port: port)
+            var configuration = HTTP2ClientTransport.Configuration.defaults
+            configuration.tls = try tls.configuration()
+            let transport = try HTTP2ClientTransport(host: host, port: port, configuration: configuration)
             try await withGRPCClient(transport: transport) { client in
                 let reflection = ReflectionClient(client: client, metadata: metadata, options: reflectionOptions)
                 switch action {

@@ -14,10 +14,13 @@ struct Health: AsyncParsableCommand {
     @Argument(help: "The server's host:port.") var address: String
     @Option(help: "The service to ask about (default: the server overall).") var service = ""
     @Option(help: "Seconds to wait for the answer.") var timeout = 2.0
+    @OptionGroup var tls: ClientTLSOptions
 
     func run() async throws {
         let (host, port) = try parseAddress(address, for: "address")
-        let transport = try HTTP2ClientTransport(host: host, port: port)
+        var configuration = HTTP2ClientTransport.Configuration.defaults
+        configuration.tls = try tls.configuration()
+        let transport = try HTTP2ClientTransport(host: host, port: port, configuration: configuration)
         let service = self.service
         let timeout = self.timeout
         let status: String = try await withGRPCClient(transport: transport) { client in

@@ -28,6 +28,9 @@ struct Simulate: AsyncParsableCommand {
     @Option(help: "Use the gateway already running at host:port instead of starting a mesh.") var gateway: String?
     @Option(name: .customLong("jwt-secret-file"), help: "With --gateway: the gateway's HS256 secret file.") var jwtSecretFile: String?
     @Option(help: "Where to write the learning curve (default: <data-dir>/learning-curve.svg).") var chart: String?
+    @Flag(name: .customLong("insecure-plaintext"), help: "Run the mesh plaintext h2c instead of mutual TLS (to compare their cost).")
+    var insecurePlaintext = false
+    @OptionGroup(title: "TLS to the gateway given with --gateway") var tls: ClientTLSOptions
 
     func validate() throws {
         guard users > 0, days > 0, sessionsPerDay > 0, tasksPerUser > 0, concurrency > 0 else {
@@ -55,9 +58,12 @@ struct Simulate: AsyncParsableCommand {
         if let gateway {
             let (host, port) = try parseAddress(gateway, for: "gateway")
             let secret = try String(contentsOfFile: jwtSecretFile!, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-            report = try await Simulator(configuration: simulation, host: host, port: port, jwtSecret: Array(secret.utf8)).run { print("oo simulate: \($0)") }
+            report = try await Simulator(
+                configuration: simulation, host: host, port: port, tls: try tls.configuration(), jwtSecret: Array(secret.utf8)
+            ).run { print("oo simulate: \($0)") }
         } else {
-            let launcher = MeshLauncher(configuration: meshConfiguration(dataDirectory: dataDirectory, basePort: basePort, controlShare: 0.5))
+            let launcher = MeshLauncher(configuration: meshConfiguration(
+                dataDirectory: dataDirectory, basePort: basePort, controlShare: 0.5, insecurePlaintext: insecurePlaintext))
             // Interrupted: exit at once; the services see their stdin lifeline close and stop.
             let signals = TerminationSignals { _ in
                 print("oo simulate: interrupted; the mesh stops on its own")
@@ -71,7 +77,8 @@ struct Simulate: AsyncParsableCommand {
                 let layout = launcher.configuration.layout
                 print("oo simulate: \(users) users, \(days) days, \(sessionsPerDay) tips a day each")
                 report = try await Simulator(
-                    configuration: simulation, host: layout.host, port: layout.port(of: "gateway"), jwtSecret: Array(secret.utf8)
+                    configuration: simulation, host: layout.host, port: layout.port(of: "gateway"), tls: launcher.operatorTLS,
+                    jwtSecret: Array(secret.utf8)
                 ).run { print("oo simulate: \($0)") }
             } catch {
                 await MeshLauncher.stop(running, timeout: launcher.configuration.stopTimeout)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MeshRuntime
+import OOAuth
 import OOMesh
 import OOProcess
 
@@ -18,8 +19,12 @@ struct Up: AsyncParsableCommand {
     @Option(name: .customLong("control-share"), help: "Share of users the recommender serves with the random control policy.")
     var controlShare = 0.0
 
+    @Flag(name: .customLong("insecure-plaintext"), help: "Serve and call plaintext h2c instead of mutual TLS (development only).")
+    var insecurePlaintext = false
+
     func run() async throws {
-        let launcher = MeshLauncher(configuration: meshConfiguration(dataDirectory: dataDirectory, basePort: basePort, controlShare: controlShare))
+        let launcher = MeshLauncher(configuration: meshConfiguration(
+            dataDirectory: dataDirectory, basePort: basePort, controlShare: controlShare, insecurePlaintext: insecurePlaintext))
         // Interrupted while starting: exit; the services started so far see their stdin
         // lifeline close and stop on their own.
         let starting = TerminationSignals { _ in
@@ -36,6 +41,13 @@ struct Up: AsyncParsableCommand {
         }
         print("oo up: the mesh is up; the gateway is at \(launcher.configuration.layout.address(of: "gateway")). Ctrl-C stops it.")
         print("oo up: tokens are HS256 with the secret in \(launcher.jwtSecretPath), issuer oo-dev, audience oo-gateway.")
+        if launcher.configuration.insecurePlaintext {
+            print("oo up: WARNING: plaintext h2c (--insecure-plaintext): anyone who can reach the ports can read and make calls.")
+        } else {
+            let certs = launcher.certificates
+            print("oo up: every service serves TLS and calls the others with mutual TLS; CA \(certs.caCertificatePath).")
+            print("oo up: as an operator: --cacert \(certs.caCertificatePath) --cert \(certs.certificatePath(MeshLauncher.operatorName)) --key \(certs.keyPath(MeshLauncher.operatorName))")
+        }
         let stop = await waitForSignalOrExit(running)
         print("oo up: \(stop); stopping every service")
         await MeshLauncher.stop(running, timeout: launcher.configuration.stopTimeout)
@@ -44,8 +56,9 @@ struct Up: AsyncParsableCommand {
 }
 
 /// The mesh as `oo up` and `oo simulate` start it.
-func meshConfiguration(dataDirectory: String, basePort: Int, controlShare: Double) -> MeshLauncher.Configuration {
+func meshConfiguration(dataDirectory: String, basePort: Int, controlShare: Double, insecurePlaintext: Bool = false) -> MeshLauncher.Configuration {
     var configuration = MeshLauncher.Configuration()
+    configuration.insecurePlaintext = insecurePlaintext
     configuration.dataDirectory = dataDirectory
     configuration.layout = MeshLayout(basePort: basePort)
     if controlShare > 0 { configuration.extraArguments["recommender"] = ["--control-share", "\(controlShare)"] }

@@ -1,5 +1,6 @@
 import Foundation
 import GatewayProtos
+import HealthProtos
 import MeshRuntime
 import OOAuth
 import OOMesh
@@ -45,7 +46,7 @@ struct MeshProcessTests {
                 let token = try signer.sign(subject: user, issuer: "oo-dev", audience: "oo-gateway", expiresAt: Date().addingTimeInterval(600))
                 return ["authorization": .string("Bearer \(token)")]
             }
-            let transport = try HTTP2ClientTransport(host: layout.host, port: layout.port(of: "gateway"))
+            let transport = try HTTP2ClientTransport(host: layout.host, port: layout.port(of: "gateway"), configuration: launcher.clientConfiguration)
             let acknowledged: [(user: Int, tip: String, reaction: Oo_Gateway_V1_Reaction)] = try await withGRPCClient(transport: transport) { client in
                 let gateway = Oo_Gateway_V1_Gateway_Client(wrapping: client)
                 for token in tokens { _ = try await gateway.importTasks(.with { $0.tasksJson = tasksJSON(40) }, metadata: token) }
@@ -84,7 +85,7 @@ struct MeshProcessTests {
             // 120 attempts; those while the recommender was down or being reconnected to fail.
             #expect(acknowledged.count >= 40, "only \(acknowledged.count) reactions acknowledged")
             // Every acknowledged reaction is in the (restarted) recommender's history.
-            let check = try HTTP2ClientTransport(host: layout.host, port: layout.port(of: "gateway"))
+            let check = try HTTP2ClientTransport(host: layout.host, port: layout.port(of: "gateway"), configuration: launcher.clientConfiguration)
             try await withGRPCClient(transport: check) { client in
                 let gateway = Oo_Gateway_V1_Gateway_Client(wrapping: client)
                 // The gateway may still be backing off from the dead recommender: wait (bounded)
@@ -182,15 +183,73 @@ extension MeshProcessTests {
 extension MeshProcessTests {
     /// Runs tools/interop/reflection_client.py (grpcio's reflection client) and parses its
     /// one line of JSON.
-    static func reflectionClient(_ arguments: [String]) async throws -> [String: Any] {
+    /// grpcurl's TLS flags for `launcher`'s mesh: its CA and the operator's certificate.
+    static func operatorFlags(_ launcher: MeshLauncher) -> [String] {
+        let certs = launcher.certificates
+        return ["--cacert", certs.caCertificatePath,
+                "--cert", certs.certificatePath(MeshLauncher.operatorName), "--key", certs.keyPath(MeshLauncher.operatorName)]
+    }
+
+    /// Runs the grpcio reflection client; with `expectFailure`, a non-zero exit gives
+    /// `["failed": true]` instead of throwing.
+    static func reflectionClient(_ arguments: [String], tls: [String] = [], expectFailure: Bool = false) async throws -> [String: Any] {
         let script = FileManager.default.currentDirectoryPath + "/tools/interop/reflection_client.py"
-        let child = try ChildProcess("python3", [script] + arguments)
-        guard await child.exitStatus(within: .seconds(60)) == 0 else {
+        let child = try ChildProcess("python3", [script] + tls + arguments)
+        let status = await child.exitStatus(within: .seconds(60))
+        if expectFailure, let status, status != 0 { return ["failed": true] }
+        guard status == 0 else {
             child.signal(SIGKILL)
             throw MeshError(message: "reflection_client \(arguments) failed: \(String(decoding: child.standardError, as: UTF8.self))")
         }
         let object = try JSONSerialization.jsonObject(with: child.standardOutput)
         return object as? [String: Any] ?? [:]
+    }
+
+    /// A health check of `service` in `launcher`'s mesh with `tls` (nil: plaintext): nil when
+    /// it answered, else the status code of the failure.
+    static func healthCheck(_ launcher: MeshLauncher, _ service: MeshLayout.Service, tls: ClientTLSConfiguration?) async throws -> StatusCode? {
+        var configuration = HTTP2ClientTransport.Configuration.defaults
+        configuration.tls = tls
+        configuration.connectTimeout = .seconds(5)
+        let layout = launcher.configuration.layout
+        let transport = try HTTP2ClientTransport(host: layout.host, port: layout.port(of: service.name), configuration: configuration)
+        return await code {
+            try await withGRPCClient(transport: transport) { client in
+                _ = try await Grpc_Health_V1_Health_Client(wrapping: client).check(.init(), options: CallOptions(timeout: .seconds(5)))
+            }
+        }
+    }
+
+    @Test("secure by default: every service serves TLS only; internal ones require a client certificate of the mesh's CA; the gateway does not")
+    func secureByDefault() async throws {
+        let (launcher, directory) = Self.launcher()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let running = try await launcher.start()
+        do {
+            let certs = launcher.certificates
+            let serverOnly = ClientTLSConfiguration(trustRootsPath: certs.caCertificatePath)
+            for service in MeshLayout.services {
+                // Plaintext h2c: the TLS server does not speak it.
+                #expect(try await Self.healthCheck(launcher, service, tls: nil) == .unavailable, "\(service.name) answered plaintext")
+                // The operator's certificate: answered everywhere.
+                #expect(try await Self.healthCheck(launcher, service, tls: launcher.operatorTLS) == nil, "\(service.name) refused the operator")
+                // TLS without a certificate: only the gateway (apps call it with tokens).
+                let anonymous = try await Self.healthCheck(launcher, service, tls: serverOnly)
+                if service.name == "gateway" {
+                    #expect(anonymous == nil, "the gateway refused a client without a certificate")
+                } else {
+                    #expect(anonymous == .unavailable, "\(service.name) answered a client without a certificate")
+                }
+            }
+            // grpcio without a certificate is refused by an internal service too.
+            let grpcio = try await Self.reflectionClient(
+                ["list", launcher.configuration.layout.address(of: "recommender")], tls: ["--cacert", certs.caCertificatePath], expectFailure: true)
+            #expect(grpcio["failed"] as? Bool == true, "\(grpcio)")
+        } catch {
+            await MeshLauncher.stop(running, timeout: .seconds(10))
+            throw error
+        }
+        await MeshLauncher.stop(running, timeout: .seconds(10))
     }
 
     @Test("every service answers grpcio's reflection client (list, describe) and a JSON call through the gateway works")
@@ -201,16 +260,16 @@ extension MeshProcessTests {
         do {
             let layout = launcher.configuration.layout
             for service in MeshLayout.services {
-                let listed = try await Self.reflectionClient(["list", layout.address(of: service.name)])
+                let listed = try await Self.reflectionClient(["list", layout.address(of: service.name)], tls: Self.operatorFlags(launcher))
                 let services = listed["services"] as? [String] ?? []
                 #expect(services.contains(service.grpcService), "\(service.name) lists \(services)")
                 #expect(services.contains("grpc.health.v1.Health") && services.contains("grpc.reflection.v1.ServerReflection"))
                 let methods = (listed["methods"] as? [String: [String]])?[service.grpcService] ?? []
                 #expect(!methods.isEmpty, "\(service.name)'s methods are described")
                 // grpc_health_probe-style: exit 0 when SERVING, 1 for an unknown service.
-                let probe = try await ChildProcess.run(Self.executable, ["health", layout.address(of: service.name), "--service", service.grpcService])
+                let probe = try await ChildProcess.run(Self.executable, ["health", layout.address(of: service.name), "--service", service.grpcService] + Self.operatorFlags(launcher))
                 #expect(probe.status == 0, "\(String(decoding: probe.standardOutput, as: UTF8.self))")
-                let unknown = try await ChildProcess.run(Self.executable, ["health", layout.address(of: service.name), "--service", "no.such.Service"])
+                let unknown = try await ChildProcess.run(Self.executable, ["health", layout.address(of: service.name), "--service", "no.such.Service"] + Self.operatorFlags(launcher))
                 #expect(unknown.status == 1)
             }
             let token = try JWTSigner(hs256Secret: try Self.secret(launcher)).sign(
@@ -220,11 +279,11 @@ extension MeshProcessTests {
                 "call", gateway, "oo.gateway.v1.Gateway/ImportTasks",
                 #"{"tasksJson": "[{\"id\": \"1\", \"content\": \"water the plants\", \"labels\": [\"chores\"]}]"}"#,
                 "authorization:Bearer \(token)",
-            ])
+            ], tls: Self.operatorFlags(launcher))
             #expect(imported["imported"] as? Int == 1, "\(imported)")
-            let tip = try await Self.reflectionClient(["call", gateway, "oo.gateway.v1.Gateway/GetNextTip", "{}", "authorization:Bearer \(token)"])
+            let tip = try await Self.reflectionClient(["call", gateway, "oo.gateway.v1.Gateway/GetNextTip", "{}", "authorization:Bearer \(token)"], tls: Self.operatorFlags(launcher))
             #expect((tip["tip"] as? [String: Any])?["content"] as? String == "water the plants", "\(tip)")
-            let refused = try await Self.reflectionClient(["call", gateway, "oo.gateway.v1.Gateway/GetNextTip", "{}"])
+            let refused = try await Self.reflectionClient(["call", gateway, "oo.gateway.v1.Gateway/GetNextTip", "{}"], tls: Self.operatorFlags(launcher))
             #expect(refused["error"] as? String == "UNAUTHENTICATED", "\(refused)")
         } catch {
             await MeshLauncher.stop(running, timeout: .seconds(10))
@@ -257,7 +316,7 @@ extension MeshProcessTests {
                 subject: "traced-user", issuer: "oo-dev", audience: "oo-gateway", expiresAt: Date().addingTimeInterval(600))
             let traceID = TraceIDs.random(hexDigits: 32)
             let traceparent = "00-\(traceID)-\(TraceIDs.random(hexDigits: 16))-01"
-            let transport = try HTTP2ClientTransport(host: layout.host, port: layout.port(of: "gateway"))
+            let transport = try HTTP2ClientTransport(host: layout.host, port: layout.port(of: "gateway"), configuration: launcher.clientConfiguration)
             try await withGRPCClient(transport: transport) { client in
                 let gateway = Oo_Gateway_V1_Gateway_Client(wrapping: client)
                 _ = try await gateway.importTasks(.with { $0.tasksJson = tasksJSON(3) }, metadata: ["authorization": .string("Bearer \(token)")])

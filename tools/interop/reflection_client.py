@@ -7,6 +7,9 @@ standard gRPC tool can list, describe and call an oO service knowing nothing but
     reflection_client.py call HOST:PORT SERVICE/METHOD JSON [KEY:VALUE ...]
         a unary call with the request given as JSON (protobuf's JSON mapping), metadata
         KEY:VALUE; prints the response as JSON, or {"error": CODE, "message": ...}
+
+Before the command, grpcurl's TLS options: --cacert CA.pem (TLS, verifying the server with
+it), --cert CERT.pem --key KEY.pem (mutual TLS). Without them, plaintext h2c.
 """
 import json
 import sys
@@ -17,9 +20,27 @@ from google.protobuf.descriptor_pool import DescriptorPool
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 
 
+def read(path):
+    with open(path, "rb") as file:
+        return file.read()
+
+
 def main():
+    arguments = sys.argv[1:]
+    tls = {}
+    while arguments and arguments[0] in ("--cacert", "--cert", "--key"):
+        tls[arguments[0][2:]] = arguments[1]
+        arguments = arguments[2:]
+    sys.argv = [sys.argv[0]] + arguments
     command, target = sys.argv[1], sys.argv[2]
-    channel = grpc.insecure_channel(target)
+    if tls:
+        credentials = grpc.ssl_channel_credentials(
+            root_certificates=read(tls["cacert"]) if "cacert" in tls else None,
+            private_key=read(tls["key"]) if "key" in tls else None,
+            certificate_chain=read(tls["cert"]) if "cert" in tls else None)
+        channel = grpc.secure_channel(target, credentials)
+    else:
+        channel = grpc.insecure_channel(target)
     database = ProtoReflectionDescriptorDatabase(channel)
     pool = DescriptorPool(database)
     if command == "list":

@@ -83,12 +83,15 @@ public struct Simulator: Sendable {
     private let host: String
     private let port: Int
     private let signer: JWTSigner
+    private let tls: ClientTLSConfiguration?
 
-    /// A simulator calling the gateway at `host:port`, minting tokens with `jwtSecret`.
-    public init(configuration: SimulationConfiguration, host: String, port: Int, jwtSecret: [UInt8]) throws {
+    /// A simulator calling the gateway at `host:port` (over TLS when `tls` is given),
+    /// minting tokens with `jwtSecret`.
+    public init(configuration: SimulationConfiguration, host: String, port: Int, tls: ClientTLSConfiguration? = nil, jwtSecret: [UInt8]) throws {
         self.configuration = configuration
         self.host = host
         self.port = port
+        self.tls = tls
         self.signer = try JWTSigner(hs256Secret: jwtSecret)
     }
 
@@ -98,7 +101,9 @@ public struct Simulator: Sendable {
         var users = SimulatedWorld.makeUsers(count: configuration.users, tasksEach: configuration.tasksPerUser, using: &random)
         let started = ContinuousClock.now
         var report = SimulationReport(tips: [], done: [], latencies: [:], failures: [:], calls: 0, elapsed: .zero)
-        let transport = try HTTP2ClientTransport(host: host, port: port)
+        var transportConfiguration = HTTP2ClientTransport.Configuration.defaults
+        transportConfiguration.tls = tls
+        let transport = try HTTP2ClientTransport(host: host, port: port, configuration: transportConfiguration)
         try await withGRPCClient(transport: transport) { client in
             let gateway = Oo_Gateway_V1_Gateway_Client(wrapping: client)
             // Day 0: every user sets up.
