@@ -6,7 +6,10 @@ import Synchronization
 
 /// The admin endpoint: plain HTTP/1.1 on its own port, `GET /metrics` answering
 /// ``PrometheusRegistry/render()`` in Prometheus's text format (what Prometheus scrapes;
-/// it does not scrape h2c), anything else 404. One request per connection, served one at a
+/// it does not scrape h2c), `GET /healthz` (200 while the process answers: liveness) and
+/// `GET /readyz` (200 while the service is SERVING, 503 with the reason otherwise:
+/// readiness) for probes that cannot speak gRPC over TLS (Kubernetes' built-in gRPC probe
+/// cannot), anything else 404. Nothing else is exposed. One request per connection, served one at a
 /// time on a thread of its own, with a 2 s read timeout and requests of at most 8 KiB, so a
 /// slow or hostile client cannot hold memory or the thread for long.
 public final class AdminServer: Sendable {
@@ -15,8 +18,12 @@ public final class AdminServer: Sendable {
     private let fd: Int32
     private let stopped = Atomic<Bool>(false)
 
-    /// Listens on `host:port` and serves `registry` until ``stop()``.
-    public init(host: String, port: Int, registry: PrometheusRegistry) throws {
+    /// Whether the service is ready, and why not: what `/readyz` answers.
+    public typealias Readiness = @Sendable () -> (ready: Bool, detail: String)
+
+    /// Listens on `host:port` and serves `registry` (and `readiness` on `/readyz`; default:
+    /// always ready) until ``stop()``.
+    public init(host: String, port: Int, registry: PrometheusRegistry, readiness: @escaping Readiness = { (true, "SERVING") }) throws {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -56,7 +63,7 @@ public final class AdminServer: Sendable {
                     continue
                 }
                 _ = fcntl(client, F_SETFD, FD_CLOEXEC)
-                Self.serve(client, registry)
+                Self.serve(client, registry, readiness)
                 close(client)
             }
             // Closed here, not in stop(): the number must not be reused while accept runs.
@@ -71,7 +78,7 @@ public final class AdminServer: Sendable {
     }
 
     /// Serves one request within 2 s in all, however slowly the client reads or writes.
-    private static func serve(_ client: Int32, _ registry: PrometheusRegistry) {
+    private static func serve(_ client: Int32, _ registry: PrometheusRegistry, _ readiness: Readiness) {
         let deadline = ContinuousClock.now + .seconds(2)
         /// Waits until `client` is ready for `events`, within the deadline.
         func ready(_ events: Int16) -> Bool {
@@ -93,10 +100,17 @@ public final class AdminServer: Sendable {
         let line = String(decoding: request.prefix { $0 != 13 && $0 != 10 }, as: UTF8.self)
         let parts = line.split(separator: " ")
         let (status, type, body): (String, String, String)
-        if parts.count >= 2, parts[0] == "GET", parts[1] == "/metrics" || parts[1].hasPrefix("/metrics?") {
+        let path = parts.count >= 2 && parts[0] == "GET" ? parts[1].split(separator: "?", maxSplits: 1).first.map(String.init) : nil
+        switch path {
+        case "/metrics":
             (status, type, body) = ("200 OK", "text/plain; version=0.0.4; charset=utf-8", registry.render())
-        } else {
-            (status, type, body) = ("404 Not Found", "text/plain; charset=utf-8", "Only GET /metrics is served here.\n")
+        case "/healthz":
+            (status, type, body) = ("200 OK", "text/plain; charset=utf-8", "ok\n")
+        case "/readyz":
+            let (ready, detail) = readiness()
+            (status, type, body) = (ready ? "200 OK" : "503 Service Unavailable", "text/plain; charset=utf-8", detail + "\n")
+        default:
+            (status, type, body) = ("404 Not Found", "text/plain; charset=utf-8", "Only GET /metrics, /healthz and /readyz are served here.\n")
         }
         let bytes = Array(body.utf8)
         let head = "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(bytes.count)\r\nConnection: close\r\n\r\n"

@@ -122,7 +122,13 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "oo.\(service.rawValue)")
         let health = HealthMonitor(initial: .unknown)
         let adminPort = try settings.int(self.adminPort, "admin-port", default: port == 0 ? 0 : port + 100)
-        let admin = adminPort < 0 ? nil : try AdminServer(host: host, port: adminPort, registry: metrics)
+        // /readyz follows the overall gRPC health: NOT_SERVING while starting (ml-serving's
+        // parity gate) and draining.
+        let admin = adminPort < 0 ? nil : try AdminServer(host: host, port: adminPort, registry: metrics) {
+            let status = health.status() ?? .unknown
+            let reason = health.reason(for: HealthMonitor.overall).map { $0.isEmpty ? "" : ": \($0)" } ?? ""
+            return (status == .serving, "\(status)\(reason)")
+        }
         defer { admin?.stop() }
 
         let security = try MeshSecurity(

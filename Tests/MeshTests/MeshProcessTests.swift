@@ -341,6 +341,11 @@ extension MeshProcessTests {
             #expect(recommenderMetrics.contains(#"grpc_client_msg_sent_total{grpc_type="unary",grpc_service="oo.ml.v1.ModelServing",grpc_method="Score"} 1"#))
             #expect(recommenderMetrics.contains(#"grpc_client_msg_received_total{grpc_type="unary",grpc_service="oo.ml.v1.ModelServing",grpc_method="Score"} 1"#))
             #expect(recommenderMetrics.contains(#"grpc_server_msg_sent_total{grpc_type="unary",grpc_service="oo.recommender.v1.Recommender",grpc_method="Recommend"} 1"#))
+            // Probes that need no gRPC or TLS, on the admin port: live and ready.
+            for service in MeshLayout.services {
+                #expect(try await Self.httpGet(port: layout.adminPort(of: service.name), path: "/healthz") == "ok\n")
+                #expect(try await Self.httpGet(port: layout.adminPort(of: service.name), path: "/readyz").hasPrefix("SERVING"), "\(service.name)")
+            }
             let missing = try await Self.httpGet(port: layout.adminPort(of: "gateway"), path: "/metrics").isEmpty
             #expect(!missing)
         } catch {

@@ -2,6 +2,8 @@ import Foundation
 import Logging
 import Metrics
 import OOObservability
+import OOProcess
+import Synchronization
 import Instrumentation
 import Testing
 import Tracing
@@ -115,6 +117,41 @@ struct ObservabilityTests {
         #expect(sink.pendingLines == 0)
     }
 
+    /// GET `path` on 127.0.0.1:`port` (python's urllib): the status and the body.
+    private func get(port: Int, path: String) async throws -> (status: Int, body: String) {
+        let script = """
+            import sys, urllib.request, urllib.error
+            try:
+                answer = urllib.request.urlopen('http://127.0.0.1:\(port)\(path)', timeout=10)
+                sys.stdout.write('%d %s' % (answer.status, answer.read().decode()))
+            except urllib.error.HTTPError as error:
+                sys.stdout.write('%d %s' % (error.code, error.read().decode()))
+            """
+        let child = try ChildProcess("python3", ["-c", script])
+        guard await child.exitStatus(within: .seconds(30)) == 0 else {
+            child.signal(SIGKILL)
+            throw MeshTestFailure(String(decoding: child.standardError, as: UTF8.self))
+        }
+        let text = String(decoding: child.standardOutput, as: UTF8.self)
+        let space = text.firstIndex(of: " ") ?? text.endIndex
+        return (Int(text[..<space]) ?? -1, String(text[space...].dropFirst()))
+    }
+
+    @Test("the admin port answers /healthz while up, /readyz by the service's readiness (503 with the reason), 404 for the rest")
+    func probes() async throws {
+        let ready = Mutex(false)
+        let admin = try AdminServer(host: "127.0.0.1", port: 0, registry: PrometheusRegistry()) {
+            ready.withLock { $0 } ? (true, "SERVING") : (false, "NOT_SERVING: the model's schema is refused")
+        }
+        defer { admin.stop() }
+        #expect(try await get(port: admin.port, path: "/healthz") == (200, "ok\n"))
+        #expect(try await get(port: admin.port, path: "/readyz") == (503, "NOT_SERVING: the model's schema is refused\n"))
+        ready.withLock { $0 = true }
+        #expect(try await get(port: admin.port, path: "/readyz?verbose") == (200, "SERVING\n"))
+        #expect(try await get(port: admin.port, path: "/debug/vars").status == 404)
+        #expect(try await get(port: admin.port, path: "/metrics").status == 200)
+    }
+
     @Test("an output whose reader has gone fails its writes; the process is not killed by SIGPIPE")
     func brokenPipe() async throws {
         var fds: [Int32] = [0, 0]
@@ -157,4 +194,10 @@ struct TracePropagationTests {
         #expect(outgoing["tracestate"] == "vendor=abc")
         span.end()
     }
+}
+
+/// A test's helper failed (not the code under test).
+struct MeshTestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
