@@ -89,6 +89,8 @@ struct Serve: AsyncParsableCommand {
     var clientCA: String?
     @Option(name: .customLong("tls-reload-interval"), help: "Seconds between looks at the TLS files for a rotation (default 5; 0: only on SIGHUP).")
     var tlsReloadInterval: Double?
+    @Option(name: .customLong("authorization-policy"), help: "A JSON file replacing the mesh's authorization policy (docs/security.md); TLS only.")
+    var authorizationPolicy: String?
     @Flag(name: .customLong("insecure-plaintext"), help: "Serve and call plaintext h2c, without TLS: anyone who can reach the port can read and call (logs a warning).")
     var insecurePlaintext = false
     @Flag(name: .customLong("exit-when-stdin-closes"), help: "Drain and exit when standard input reaches EOF (oo up gives each service this lifeline).")
@@ -168,6 +170,17 @@ struct Serve: AsyncParsableCommand {
         var interceptors: [any ServerInterceptor] = [
             ServerTracingInterceptor(), ServerMetricsInterceptor(), ServerCallLoggingInterceptor(logger: logger),
         ]
+        // Every call's caller, by the workload identity of its client certificate, must be
+        // allowed by the policy (PERMISSION_DENIED otherwise, logged and counted). Without TLS
+        // there is no identity to check: plaintext serves unauthorized, as its warning says.
+        if security.server != nil {
+            let policy = try loadAuthorizationPolicy(settings.string(authorizationPolicy, "authorization-policy"))
+            interceptors.append(AuthorizationInterceptor(policy: policy) { caller, method, reason in
+                Counter(label: "oo_authorization_denied_total",
+                        dimensions: [("service", method.service), ("method", method.method), ("caller", caller)]).increment()
+                logger.warning("authorization denied: \(reason)")
+            })
+        }
         var background: [@Sendable () async -> Void] = []
         var onDrain: [@Sendable () -> Void] = []
         var pendingMLServing: (@Sendable () async throws -> ModelServingService)?
@@ -304,6 +317,16 @@ struct Serve: AsyncParsableCommand {
             for client in downstream { client.beginGracefulShutdown() }
             group.cancelAll()
         }
+        }
+    }
+
+    /// The mesh's default policy, or the one in `path` (JSON: `AuthorizationPolicy`'s fields).
+    private func loadAuthorizationPolicy(_ path: String?) throws -> AuthorizationPolicy {
+        guard let path else { return .meshDefault }
+        do {
+            return try JSONDecoder().decode(AuthorizationPolicy.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw SettingsError(message: "Cannot use the authorization policy \(path): \(error)")
         }
     }
 

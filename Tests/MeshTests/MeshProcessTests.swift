@@ -1,6 +1,8 @@
 import Foundation
 import GatewayProtos
 import HealthProtos
+import MLProtos
+import RecommenderProtos
 import MeshRuntime
 import OOAuth
 import OOMesh
@@ -233,10 +235,12 @@ extension MeshProcessTests {
                 #expect(try await Self.healthCheck(launcher, service, tls: nil) == .unavailable, "\(service.name) answered plaintext")
                 // The operator's certificate: answered everywhere.
                 #expect(try await Self.healthCheck(launcher, service, tls: launcher.operatorTLS) == nil, "\(service.name) refused the operator")
-                // TLS without a certificate: only the gateway (apps call it with tokens).
+                // TLS without a certificate: internal services refuse the handshake; the
+                // gateway takes it (apps call its API with tokens) but its health, like every
+                // method but its own API, wants a caller of the mesh.
                 let anonymous = try await Self.healthCheck(launcher, service, tls: serverOnly)
                 if service.name == "gateway" {
-                    #expect(anonymous == nil, "the gateway refused a client without a certificate")
+                    #expect(anonymous == .permissionDenied, "the gateway's health answered a caller without a certificate: \(String(describing: anonymous))")
                 } else {
                     #expect(anonymous == .unavailable, "\(service.name) answered a client without a certificate")
                 }
@@ -245,6 +249,55 @@ extension MeshProcessTests {
             let grpcio = try await Self.reflectionClient(
                 ["list", launcher.configuration.layout.address(of: "recommender")], tls: ["--cacert", certs.caCertificatePath], expectFailure: true)
             #expect(grpcio["failed"] as? Bool == true, "\(grpcio)")
+        } catch {
+            await MeshLauncher.stop(running, timeout: .seconds(10))
+            throw error
+        }
+        await MeshLauncher.stop(running, timeout: .seconds(10))
+    }
+
+    @Test("authorization by workload identity: the notifier's certificate may not erase users or train the model; the gateway's and the recommender's may")
+    func authorizationByIdentity() async throws {
+        let (launcher, directory) = Self.launcher()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let running = try await launcher.start()
+        do {
+            let layout = launcher.configuration.layout
+            let certs = launcher.certificates
+            func client(as name: String, to service: String) throws -> HTTP2ClientTransport {
+                var configuration = HTTP2ClientTransport.Configuration.defaults
+                configuration.tls = ClientTLSConfiguration(
+                    trustRootsPath: certs.caCertificatePath, certificateChainPath: certs.certificatePath(name), privateKeyPath: certs.keyPath(name))
+                return try HTTP2ClientTransport(host: layout.host, port: layout.port(of: service), configuration: configuration)
+            }
+            let options = CallOptions(timeout: .seconds(5))
+            func eraseOnRecommender(as name: String) async throws -> StatusCode? {
+                let transport = try client(as: name, to: "recommender")
+                return await code {
+                    try await withGRPCClient(transport: transport) { client in
+                        _ = try await Oo_Recommender_V1_Recommender_Client(wrapping: client).deleteUserData(.with { $0.userID = "nobody" }, options: options)
+                    }
+                }
+            }
+            func updateModel(as name: String) async throws -> StatusCode? {
+                let transport = try client(as: name, to: "ml-serving")
+                return await code {
+                    try await withGRPCClient(transport: transport) { client in
+                        _ = try await Oo_Ml_V1_ModelServing_Client(wrapping: client).update(.init(), options: options)
+                    }
+                }
+            }
+            #expect(try await eraseOnRecommender(as: "notifier") == .permissionDenied)
+            #expect(try await updateModel(as: "notifier") == .permissionDenied)
+            #expect(try await updateModel(as: "gateway") == .permissionDenied)
+            #expect(try await eraseOnRecommender(as: "gateway") == nil)
+            // The recommender may train: past authorization, the empty update is refused for
+            // what it is (no candidate), not for who sent it.
+            let recommenderUpdate = try await updateModel(as: "recommender")
+            #expect(recommenderUpdate != .permissionDenied && recommenderUpdate != .unavailable, "\(String(describing: recommenderUpdate))")
+            // The denial is logged, naming the caller and the method.
+            let log = try String(contentsOfFile: running.first { $0.service.name == "ml-serving" }!.logPath, encoding: .utf8)
+            #expect(log.contains("spiffe://oo.local/notifier may not call /oo.ml.v1.ModelServing/Update"), "\(log.suffix(2000))")
         } catch {
             await MeshLauncher.stop(running, timeout: .seconds(10))
             throw error
