@@ -21,6 +21,13 @@ public struct GatewayConfiguration: Sendable, Hashable {
     /// concurrent streams), so they are kept well below that. Default 128.
     public var maxSubscriptions = 128
 
+    /// Honour the `at_unix_ms` a client sends (the moment it says it is) instead of the
+    /// gateway's own clock. Only for simulations, which live through days in minutes (`oo
+    /// simulate` sets it with `oo serve gateway --simulation-clock`): a client that chose its
+    /// own time could move snooze windows and quiet hours and escape retention. Default: false,
+    /// the field is ignored.
+    public var honoursClientClock = false
+
     /// The defaults.
     public init() {}
 

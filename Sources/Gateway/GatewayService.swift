@@ -37,14 +37,22 @@ public struct GatewayService: Oo_Gateway_V1_Gateway_ServiceProtocol {
         self.logger = logger
     }
 
+    /// The moment of a call: the gateway's clock, unless it honours the client's (a
+    /// simulation; see `GatewayConfiguration.honoursClientClock`) and the client gave one.
+    private func moment(_ clientUnixMs: Int64) -> Int64 {
+        if configuration.honoursClientClock, clientUnixMs != 0 { return clientUnixMs }
+        return Int64((Date().timeIntervalSince1970 * 1000).rounded())
+    }
+
     public func getNextTip(request: Oo_Gateway_V1_GetNextTipRequest, context: ServerContext) async throws -> Oo_Gateway_V1_GetNextTipResponse {
         let user = try AuthenticatedUser.require()
+        let at = moment(request.atUnixMs)
         var hops = HopTimes()
         let tip = try await hops.time("recommender") {
             try await call("recommender", context) { options in
                 try await recommender.recommend(.with {
                     $0.userID = user
-                    $0.atUnixMs = request.atUnixMs
+                    $0.atUnixMs = at
                 }, options: options)
             }
         }
@@ -56,7 +64,7 @@ public struct GatewayService: Oo_Gateway_V1_Gateway_ServiceProtocol {
                     $0.userID = user
                     $0.tipID = tip.tipID
                     $0.title = tip.task.content
-                    $0.atUnixMs = request.atUnixMs
+                    $0.atUnixMs = at
                 }, options: CallOptions(timeout: configuration.downstreamTimeout))
             }
             delivery.status = Self.name(delivered.status)
@@ -85,7 +93,7 @@ public struct GatewayService: Oo_Gateway_V1_Gateway_ServiceProtocol {
                     $0.userID = user
                     $0.tipID = request.tipID
                     $0.reaction = Oo_Recommender_V1_Reaction(rawValue: request.reaction.rawValue) ?? .unspecified
-                    $0.atUnixMs = request.atUnixMs
+                    $0.atUnixMs = moment(request.atUnixMs)
                 }, options: options)
             }
         }

@@ -89,6 +89,8 @@ struct Serve: AsyncParsableCommand {
     var clientCA: String?
     @Option(name: .customLong("tls-reload-interval"), help: "Seconds between looks at the TLS files for a rotation (default 5; 0: only on SIGHUP).")
     var tlsReloadInterval: Double?
+    @Flag(name: .customLong("simulation-clock"), help: "gateway: honour the at_unix_ms clients send instead of its own clock (oo simulate only).")
+    var simulationClock = false
     @Option(name: .customLong("authorization-policy"), help: "A JSON file replacing the mesh's authorization policy (docs/security.md); TLS only.")
     var authorizationPolicy: String?
     @Flag(name: .customLong("insecure-plaintext"), help: "Serve and call plaintext h2c, without TLS: anyone who can reach the port can read and call (logs a warning).")
@@ -220,7 +222,11 @@ struct Serve: AsyncParsableCommand {
             serviceName = Oo_Recommender_V1_Recommender.descriptor.fullyQualifiedService
             protoFiles.append(Oo_Recommender_V1_RecommenderProtoFile.descriptors)
         case .gateway:
-            let configuration = GatewayConfiguration.defaults
+            var configuration = GatewayConfiguration.defaults
+            configuration.honoursClientClock = try settings.bool(simulationClock, "simulation-clock")
+            if configuration.honoursClientClock {
+                logger.warning("--simulation-clock: clients choose the time of their tips and reactions; for simulations only")
+            }
             let verifier = try JWTVerifier(configuration: try jwtConfiguration(settings))
             let gateway = GatewayService(
                 configuration: configuration,

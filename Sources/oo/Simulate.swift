@@ -25,7 +25,7 @@ struct Simulate: AsyncParsableCommand {
     @Option(name: .customLong("data-dir"), help: "Where the mesh keeps its data and logs, and the chart goes.") var dataDirectory = "oo-simulation"
     @Flag(help: "Delete --data-dir first (only one oo simulate made), so the run starts from nothing.") var reset = false
     @Option(name: .customLong("base-port"), help: "The port of the mesh's gateway (the others follow it).") var basePort = 50061
-    @Option(help: "Use the gateway already running at host:port instead of starting a mesh.") var gateway: String?
+    @Option(help: "Use the gateway already running at host:port (started with --simulation-clock) instead of starting a mesh.") var gateway: String?
     @Option(name: .customLong("jwt-secret-file"), help: "With --gateway: the gateway's HS256 secret file.") var jwtSecretFile: String?
     @Option(help: "Where to write the learning curve (default: <data-dir>/learning-curve.svg).") var chart: String?
     @Flag(name: .customLong("insecure-plaintext"), help: "Run the mesh plaintext h2c instead of mutual TLS (to compare their cost).")
@@ -62,8 +62,10 @@ struct Simulate: AsyncParsableCommand {
                 configuration: simulation, host: host, port: port, tls: try tls.configuration(), jwtSecret: Array(secret.utf8)
             ).run { print("oo simulate: \($0)") }
         } else {
-            let launcher = MeshLauncher(configuration: meshConfiguration(
-                dataDirectory: dataDirectory, basePort: basePort, controlShare: 0.5, insecurePlaintext: insecurePlaintext))
+            var mesh = meshConfiguration(dataDirectory: dataDirectory, basePort: basePort, controlShare: 0.5, insecurePlaintext: insecurePlaintext)
+            // The simulated users live through days in minutes: the gateway takes their clock.
+            mesh.extraArguments["gateway", default: []].append("--simulation-clock")
+            let launcher = MeshLauncher(configuration: mesh)
             // Interrupted: exit at once; the services see their stdin lifeline close and stop.
             let signals = TerminationSignals { _ in
                 print("oo simulate: interrupted; the mesh stops on its own")

@@ -256,9 +256,31 @@ struct GatewayTests {
         }
     }
 
+    @Test("the gateway's clock, not the client's: a chosen at_unix_ms is ignored unless the gateway runs a simulation clock")
+    func serverClock() async throws {
+        let future: Int64 = 1_900_000_000_000  // 2030
+        for honours in [false, true] {
+            var options = MeshOptions()
+            options.gateway.honoursClientClock = honours
+            try await withMesh(options) { mesh in
+                let ada = try mesh.auth("ada")
+                _ = try await mesh.gateway.importTasks(.with { $0.tasksJson = tasksJSON(2) }, metadata: ada)
+                let before = Int64(Date().timeIntervalSince1970 * 1000)
+                let tip = try await mesh.gateway.getNextTip(.with { $0.atUnixMs = future }, metadata: ada).tip
+                if honours {
+                    #expect(tip.createdUnixMs == future)
+                } else {
+                    #expect(abs(tip.createdUnixMs - before) < 60_000, "the tip is dated \(tip.createdUnixMs), the client's \(future)")
+                }
+            }
+        }
+    }
+
     @Test("preferences: a bad time zone or quiet hours are INVALID_ARGUMENT; good ones are stored by the notifier")
     func preferences() async throws {
-        try await withMesh { mesh in
+        var options = MeshOptions()
+        options.gateway.honoursClientClock = true  // the test picks the moment: 23:30 in Berlin
+        try await withMesh(options) { mesh in
             let ada = try mesh.auth("ada")
             #expect(await code {
                 _ = try await mesh.gateway.updatePreferences(.with { $0.preferences.timezone = "Mars/Olympus" }, metadata: ada)
