@@ -97,9 +97,11 @@ final class WebhookClient: Sendable {
     private let session: URLSession
     private let delegate: WebhookSessionDelegate
     private let timeout: Duration
+    private let addresses: WebhookAddressCheck
 
-    init(timeout: Duration, maxResponseBytes: Int = 64 << 10) {
+    init(timeout: Duration, maxResponseBytes: Int = 64 << 10, addresses: WebhookAddressPolicy = WebhookAddressPolicy()) {
         self.timeout = timeout
+        self.addresses = WebhookAddressCheck(policy: addresses)
         let configuration = URLSessionConfiguration.ephemeral
         // libcurl's own timers are a backstop (whole seconds, rounded up); `post` enforces
         // the exact timeout.
@@ -124,6 +126,8 @@ final class WebhookClient: Sendable {
         else {
             throw WebhookError(description: "the webhook URL '\(url)' is not an http or https URL with a host")
         }
+        // Again at delivery: the name may resolve somewhere else now (DNS rebinding).
+        do { try await addresses.check(url) } catch { throw WebhookError(description: "not POSTed to \(url): \(error.description)") }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let body: Data

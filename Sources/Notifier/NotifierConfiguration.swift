@@ -50,6 +50,12 @@ public struct NotifierConfiguration: Sendable, Hashable {
     /// A user id or tip id may be at most this many bytes of UTF-8. Defaults to 256.
     public var maxIdentifierBytes = 256
 
+    /// Which addresses webhooks may reach: by default not the notifier's own network
+    /// (loopback, private, link-local/metadata, …); `allowedNetworks` lets an operator open
+    /// some (the tests open 127.0.0.1/32 for their server). Checked at SetPreferences and
+    /// before every POST.
+    public var webhookAddresses = WebhookAddressPolicy()
+
     /// A webhook URL may be at most this many bytes. Defaults to 2048.
     public var maxWebhookURLBytes = 2048
 
@@ -104,6 +110,7 @@ public struct NotifierConfiguration: Sendable, Hashable {
         try require(dispatchBatchSize > 0, "dispatchBatchSize must be positive (it is \(dispatchBatchSize)).")
         try require(maxConcurrentSends > 0, "maxConcurrentSends must be positive (it is \(maxConcurrentSends)).")
         try require(webhookTimeout > .zero, "webhookTimeout must be positive (it is \(webhookTimeout)).")
+        do { try webhookAddresses.validate() } catch { throw NotifierConfigurationError(message: error.description) }
         try require(maxDeliveriesListed > 0, "maxDeliveriesListed must be positive (it is \(maxDeliveriesListed)).")
         try require(
             (1...maxDeliveriesListed).contains(defaultDeliveriesListed),

@@ -17,7 +17,9 @@ final class NotifierCore: Sendable {
         self.store = try NotifierStore(path: configuration.databasePath)
         self.clock = clock
         self.logger = logger
-        self.sender = ChannelSender(logger: logger, webhook: WebhookClient(timeout: configuration.webhookTimeout, maxResponseBytes: configuration.maxWebhookResponseBytes))
+        self.sender = ChannelSender(logger: logger, webhook: WebhookClient(
+            timeout: configuration.webhookTimeout, maxResponseBytes: configuration.maxWebhookResponseBytes,
+            addresses: configuration.webhookAddresses))
     }
 
     /// How long a delivery being sent is kept from the dispatcher (wall clock): longer than

@@ -29,8 +29,10 @@ import OOStorage
 /// accepted, and redirects are followed only to the same scheme, host and port with the
 /// method kept (307/308); but the notifier does not (and, because of DNS rebinding, could
 /// not reliably) refuse hosts that resolve to loopback, private or link-local addresses
-/// such as a cloud metadata endpoint. Deployments should let only trusted callers set
-/// preferences (the gateway does, per authenticated user) and confine the notifier's
+/// such as a cloud metadata endpoint; it does now (``WebhookAddressPolicy``): a URL whose
+/// host resolves to any such address is refused at SetPreferences and again before each
+/// POST (DNS rebinding), unless the operator's allow-list names the network. The POST
+/// resolves the name once more itself, so deployments should still confine the notifier's
 /// egress with a network policy or an egress proxy.
 public struct NotifierService: Oo_Notifier_V1_Notifier_ServiceProtocol {
     private let core: NotifierCore
@@ -125,6 +127,13 @@ public struct NotifierService: Oo_Notifier_V1_Notifier_ServiceProtocol {
     public func setPreferences(request: Oo_Notifier_V1_SetPreferencesRequest, context: ServerContext) async throws -> Oo_Notifier_V1_Preferences {
         try checkIdentifier(request.userID, "SetPreferencesRequest.user_id")
         let preferences = try validate(request.preferences)
+        if !preferences.webhookURL.isEmpty {
+            do {
+                try await WebhookAddressCheck(policy: configuration.webhookAddresses).check(preferences.webhookURL)
+            } catch {
+                throw RPCError(code: .invalidArgument, message: "SetPreferencesRequest.preferences.webhook_url: \(error.description).")
+            }
+        }
         try await storage { try await core.store.setPreferences(preferences, userID: request.userID) }
         return Self.wire(preferences)
     }

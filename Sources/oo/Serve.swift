@@ -89,6 +89,8 @@ struct Serve: AsyncParsableCommand {
     var clientCA: String?
     @Option(name: .customLong("tls-reload-interval"), help: "Seconds between looks at the TLS files for a rotation (default 5; 0: only on SIGHUP).")
     var tlsReloadInterval: Double?
+    @Option(name: .customLong("webhook-allow"), help: "notifier: internal networks webhooks may reach, as CIDRs (e.g. 10.1.0.0/16,127.0.0.1/32); default none.")
+    var webhookAllow: String?
     @Flag(name: .customLong("simulation-clock"), help: "gateway: honour the at_unix_ms clients send instead of its own clock (oo simulate only).")
     var simulationClock = false
     @Option(name: .customLong("authorization-policy"), help: "A JSON file replacing the mesh's authorization policy (docs/security.md); TLS only.")
@@ -202,6 +204,9 @@ struct Serve: AsyncParsableCommand {
         case .notifier:
             var configuration = NotifierConfiguration.defaults
             configuration.databasePath = databasePath
+            // Webhooks may not reach internal addresses unless listed here.
+            configuration.webhookAddresses.allowedNetworks = settings.string(webhookAllow, "webhook-allow")?
+                .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } ?? []
             let notifier = try NotifierService(configuration: configuration, logger: logger, health: health)
             services.append(notifier)
             background.append { await notifier.dispatcher.run() }

@@ -28,7 +28,7 @@ struct NotifierServiceTests {
             $0.quietStartMinute = 22 * 60
             $0.quietEndMinute = 7 * 60
             $0.channels = ["webhook", "log", "webhook"]
-            $0.webhookURL = "https://example.com/hooks/oo"
+            $0.webhookURL = "https://93.184.216.34/hooks/oo"  // a public address; names would need DNS, which the check resolves
         }
         #expect(answered.channels == ["webhook", "log"])
         #expect(try await notifier.preferences(user: "ada") == answered)

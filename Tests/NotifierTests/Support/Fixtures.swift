@@ -57,6 +57,8 @@ func testConfiguration(_ directory: TemporaryDirectory, database: String = "noti
     configuration.retryBackoff = RetryBackoff(initial: .milliseconds(50), maximum: .milliseconds(200), jitter: 0)
     configuration.dispatchInterval = .milliseconds(20)
     configuration.webhookTimeout = .seconds(2)
+    // The tests' webhook servers listen on loopback, which webhooks may not reach by default.
+    configuration.webhookAddresses.allowedNetworks = ["127.0.0.1/32", "::1/128"]
     return configuration
 }
 
