@@ -131,7 +131,9 @@ public struct NotifierService: Oo_Notifier_V1_Notifier_ServiceProtocol {
             do {
                 try await WebhookAddressCheck(policy: configuration.webhookAddresses).check(preferences.webhookURL)
             } catch {
-                throw RPCError(code: .invalidArgument, message: "SetPreferencesRequest.preferences.webhook_url: \(error.description).")
+                throw RPCError(
+                    code: error.busy ? .unavailable : .invalidArgument,
+                    message: "SetPreferencesRequest.preferences.webhook_url: \(error.description).")
             }
         }
         try await storage { try await core.store.setPreferences(preferences, userID: request.userID) }

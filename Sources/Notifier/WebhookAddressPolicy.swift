@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -85,6 +86,8 @@ public struct WebhookAddressPolicy: Sendable, Hashable {
 /// A webhook URL that may not be used; the message says which address and why.
 public struct WebhookAddressError: Error, Sendable, CustomStringConvertible {
     public let description: String
+    /// Not a verdict on the URL: too many lookups were already running; try again later.
+    public var busy = false
 }
 
 /// Resolves a webhook URL's host and checks every address it has against the policy, off
@@ -96,6 +99,11 @@ struct WebhookAddressCheck: Sendable {
     let policy: WebhookAddressPolicy
 
     private static let queue = DispatchQueue(label: "oo.notifier.webhook-resolver", attributes: .concurrent)
+    /// Lookups running at once, at most ``maxLookups``: getaddrinfo blocks a thread for as
+    /// long as the resolver takes (seconds for a name whose servers do not answer), so a
+    /// flood of URLs with such names must not pile up threads and queued work.
+    private static let lookups = Atomic<Int>(0)
+    static let maxLookups = 16
 
     func check(_ url: String) async throws(WebhookAddressError) {
         guard let host = URL(string: url)?.host, !host.isEmpty else {
@@ -106,8 +114,16 @@ struct WebhookAddressCheck: Sendable {
         if WebhookAddressPolicy.bytes(of: literal) != nil {
             addresses = [literal]
         } else {
+            guard Self.lookups.add(1, ordering: .relaxed).newValue <= Self.maxLookups else {
+                Self.lookups.subtract(1, ordering: .relaxed)
+                throw WebhookAddressError(description: "too many webhook host lookups are running (\(Self.maxLookups)); try again", busy: true)
+            }
             addresses = await withCheckedContinuation { continuation in
-                Self.queue.async { continuation.resume(returning: Self.resolve(literal)) }
+                Self.queue.async {
+                    let found = Self.resolve(literal)
+                    Self.lookups.subtract(1, ordering: .relaxed)
+                    continuation.resume(returning: found)
+                }
             }
             guard !addresses.isEmpty else { throw WebhookAddressError(description: "the host '\(host)' does not resolve") }
         }

@@ -66,16 +66,8 @@ struct MeshSecurity {
             throw SettingsError(message: "--tls-reload-interval must be 0 (only on SIGHUP) or a number of seconds, got \(interval).")
         }
         watcher = interval == 0 ? nil : TLSFileWatcher(
-            paths: [certificate, key, ca, clientCertificate, clientKey, clientCA].uniqued(),
+            paths: [certificate, key, ca, clientCertificate, clientKey, clientCA],
             interval: .milliseconds(Int64(interval * 1000)))
-    }
-}
-
-extension Array where Element == String? {
-    /// The distinct non-nil paths, in order.
-    fileprivate func uniqued() -> [String?] {
-        var seen = Set<String>()
-        return compactMap { $0 }.filter { seen.insert($0).inserted }
     }
 }
 

@@ -18,9 +18,10 @@ public struct TLSFileWatcher: Sendable {
     /// How often they are looked at. Default: 5 s (a rotation is picked up within it).
     public let interval: Duration
 
-    /// Watches `paths` (nil entries are skipped, for optional files).
+    /// Watches `paths` (nil entries, for optional files, and repeats are skipped).
     public init(paths: [String?], interval: Duration = .seconds(5)) {
-        self.paths = paths.compactMap { $0 }
+        var seen = Set<String>()
+        self.paths = paths.compactMap { $0 }.filter { seen.insert($0).inserted }
         self.interval = interval
     }
 

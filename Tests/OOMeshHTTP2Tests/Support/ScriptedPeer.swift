@@ -64,11 +64,18 @@ final class ScriptedPeer: Sendable {
 
     func send(_ frame: Frame) { send(frame.bytes) }
 
+    /// Writes all of `bytes`; while the socket is full, waits for it (poll, 10 s at most:
+    /// a server that stops reading fails the test instead of spinning it).
     func send(_ bytes: [UInt8]) {
         var offset = 0
+        let deadline = ContinuousClock.now + .seconds(10)
         while offset < bytes.count {
             let written = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if written > 0 { offset += written } else if errno != EINTR && errno != EAGAIN { preconditionFailure("send: errno \(errno)") }
+            if written > 0 { offset += written; continue }
+            guard errno == EINTR || errno == EAGAIN else { preconditionFailure("send: errno \(errno)") }
+            precondition(ContinuousClock.now < deadline, "the server took no bytes for 10 s")
+            var ready = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            _ = poll(&ready, 1, 100)
         }
     }
 
