@@ -21,14 +21,20 @@ public enum AuthenticatedUser {
 /// services it guards (health checks and reflection are left open, as orchestrators and
 /// tools call them without credentials), then applies the caller's rate limit.
 public struct AuthenticationInterceptor: ServerInterceptor {
-    private let verifier: JWTVerifier
+    private let keys: JWTKeyRing
     private let rateLimiter: RateLimiter?
     private let guardedServices: Set<String>
 
     /// Guards the services named in `guardedServices` (fully qualified, e.g.
     /// `oo.gateway.v1.Gateway`), with per-user rate limits from `configuration`.
     public init(verifier: JWTVerifier, guardedServices: Set<String>, configuration: GatewayConfiguration = .defaults) {
-        self.verifier = verifier
+        self.init(keys: JWTKeyRing(verifier), guardedServices: guardedServices, configuration: configuration)
+    }
+
+    /// Guards the services named in `guardedServices` with whichever verifier `keys` holds
+    /// when a call arrives, so rotated keys apply without a restart.
+    public init(keys: JWTKeyRing, guardedServices: Set<String>, configuration: GatewayConfiguration = .defaults) {
+        self.keys = keys
         self.guardedServices = guardedServices
         self.rateLimiter = RateLimiter(
             ratePerSecond: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst,
@@ -48,7 +54,7 @@ public struct AuthenticationInterceptor: ServerInterceptor {
         }
         let claims: JWTClaims
         do {
-            claims = try verifier.verify(token, now: Date())
+            claims = try keys.verifier.verify(token, now: Date())
         } catch {
             let code: StatusCode = error.status == .permissionDenied ? .permissionDenied : .unauthenticated
             throw RPCError(code: code, message: "Token refused: \(error.message)")

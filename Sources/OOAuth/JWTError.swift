@@ -21,6 +21,9 @@
 /// - ``Kind/badSignature``: no configured key verifies the signature → unauthenticated.
 /// - ``Kind/expired``: `exp` has passed, allowing for clock skew → unauthenticated.
 /// - ``Kind/notYetValid``: `nbf` is still ahead, allowing for clock skew → unauthenticated.
+/// - ``Kind/wrongType``: `typ` is present but not `JWT` or `at+jwt` → unauthenticated.
+/// - ``Kind/tooLongLived``: `exp − iat`, or `exp − now`, exceeds the maximum lifetime →
+///   unauthenticated.
 /// - ``Kind/missingClaim``: `exp` is absent, or `sub` is absent or empty → unauthenticated.
 /// - ``Kind/wrongIssuer``: `iss` is absent or not the configured issuer → permission denied.
 /// - ``Kind/wrongAudience``: `aud` is absent or does not contain the configured audience →
@@ -46,7 +49,7 @@ public struct JWTError: Error, Sendable, Hashable, CustomStringConvertible {
     public struct Kind: Sendable, Hashable, CustomStringConvertible {
         private enum Value: String, Sendable, Hashable {
             case malformed, unsupportedAlgorithm, unknownKey, badSignature, expired, notYetValid
-            case missingClaim, wrongIssuer, wrongAudience
+            case missingClaim, wrongIssuer, wrongAudience, wrongType, tooLongLived
         }
 
         private let value: Value
@@ -66,6 +69,10 @@ public struct JWTError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let notYetValid = Kind(.notYetValid)
         /// A required claim (`exp`, `sub`) is missing or empty.
         public static let missingClaim = Kind(.missingClaim)
+        /// The header's `typ` says this is not a JWT (nor an OAuth access token).
+        public static let wrongType = Kind(.wrongType)
+        /// The token is valid for longer than the configured maximum lifetime.
+        public static let tooLongLived = Kind(.tooLongLived)
         /// `iss` is not the configured issuer.
         public static let wrongIssuer = Kind(.wrongIssuer)
         /// `aud` does not contain the configured audience.
@@ -118,7 +125,8 @@ public struct JWTKeyError: Error, Sendable, Hashable, CustomStringConvertible {
         /// The PEM does not hold a P-256 key of the expected kind, or a secret is too short.
         public static let invalidKey = Code(.invalidKey)
         /// A configuration value is out of range: no keys, duplicate `kid`, empty issuer or
-        /// audience, clock skew or maximum token length out of bounds.
+        /// audience, clock skew, maximum token length or lifetime out of bounds; or a key set
+        /// that is not one.
         public static let invalidConfiguration = Code(.invalidConfiguration)
         /// libcrypto failed; the message carries OpenSSL's error string.
         public static let cryptoFailure = Code(.cryptoFailure)

@@ -33,6 +33,11 @@ public struct JWTVerifier: Sendable {
         /// The longest token accepted, in bytes, checked before anything is decoded. Defaults
         /// to 8 KiB (``defaultMaxTokenLength``); between 64 bytes and 1 MiB.
         public var maxTokenLength: Int
+        /// The longest a token may be valid: `exp − iat` when it says when it was issued, and
+        /// always `exp − now` (less clock skew), so a token valid until the year 9999 is
+        /// refused however it was issued. Defaults to 24 hours (``defaultMaxLifetime``);
+        /// between 1 minute and 366 days.
+        public var maxLifetime: Duration
 
         /// 60 seconds.
         public static let defaultClockSkew: Duration = .seconds(60)
@@ -40,17 +45,21 @@ public struct JWTVerifier: Sendable {
         public static let maximumClockSkew: Duration = .seconds(300)
         /// 8192 bytes.
         public static let defaultMaxTokenLength = 8192
+        /// 24 hours.
+        public static let defaultMaxLifetime: Duration = .seconds(24 * 3600)
 
-        /// Creates a configuration; `clockSkew` defaults to 60 s, `maxTokenLength` to 8 KiB.
+        /// Creates a configuration; `clockSkew` defaults to 60 s, `maxTokenLength` to 8 KiB,
+        /// `maxLifetime` to 24 hours.
         public init(
             issuer: String, audience: String, keys: [Key], clockSkew: Duration = defaultClockSkew,
-            maxTokenLength: Int = defaultMaxTokenLength
+            maxTokenLength: Int = defaultMaxTokenLength, maxLifetime: Duration = defaultMaxLifetime
         ) {
             self.issuer = issuer
             self.audience = audience
             self.keys = keys
             self.clockSkew = clockSkew
             self.maxTokenLength = maxTokenLength
+            self.maxLifetime = maxLifetime
         }
     }
 
@@ -115,14 +124,15 @@ public struct JWTVerifier: Sendable {
     public let configuration: Configuration
     private let keys: [ResolvedKey]
     private let skew: Double
+    private let maxLifetime: Double
 
     /// Parses the keys and checks the configuration.
     ///
     /// - Throws: ``JWTKeyError`` with ``JWTKeyError/Code/invalidKey`` for a PEM that is not a
     ///   P-256 public key or a secret shorter than 32 bytes, and
     ///   ``JWTKeyError/Code/invalidConfiguration`` for no keys, a duplicate `kid`, an empty
-    ///   issuer or audience, a negative clock skew or one above 5 minutes, or a maximum token
-    ///   length outside 64 bytes...1 MiB.
+    ///   issuer or audience, a negative clock skew or one above 5 minutes, a maximum token
+    ///   length outside 64 bytes...1 MiB, or a maximum lifetime outside 1 minute...366 days.
     public init(configuration: Configuration) throws(JWTKeyError) {
         guard !configuration.keys.isEmpty else {
             throw JWTKeyError(.invalidConfiguration, "no keys configured; add an HS256 secret or an ES256 public key")
@@ -136,6 +146,10 @@ public struct JWTVerifier: Sendable {
         guard (64...(1 << 20)).contains(configuration.maxTokenLength) else {
             throw JWTKeyError(
                 .invalidConfiguration, "max token length \(configuration.maxTokenLength) is outside 64...1048576 bytes")
+        }
+        guard configuration.maxLifetime >= .seconds(60), configuration.maxLifetime <= .seconds(366 * 24 * 3600) else {
+            throw JWTKeyError(
+                .invalidConfiguration, "maximum token lifetime \(configuration.maxLifetime) is outside 1 minute...366 days")
         }
         var seen: Set<String> = []
         var resolved: [ResolvedKey] = []
@@ -162,17 +176,24 @@ public struct JWTVerifier: Sendable {
         }
         self.configuration = configuration
         self.keys = resolved
-        let (seconds, attoseconds) = configuration.clockSkew.components
-        self.skew = Double(seconds) + Double(attoseconds) / 1e18
+        self.skew = Self.seconds(configuration.clockSkew)
+        self.maxLifetime = Self.seconds(configuration.maxLifetime)
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return Double(seconds) + Double(attoseconds) / 1e18
     }
 
     /// Verifies `token` and returns its claims.
     ///
     /// In order: the length; three base64url parts; the header (`alg` HS256 or ES256, no
-    /// `crit`); the key (by `kid`, and of `alg`'s type); the signature; then the claims, which
-    /// are only parsed once the signature holds: `exp` required and after `now - clockSkew`,
-    /// `nbf` (if present) at or before `now + clockSkew`, `sub` a non-empty string, `iss` equal
-    /// to the configured issuer, `aud` equal to or containing the configured audience.
+    /// `crit`, `typ` if present `JWT` or `at+jwt`); the key (by `kid`, and of `alg`'s type);
+    /// the signature; then the claims, which are only parsed once the signature holds: `exp`
+    /// required and after `now - clockSkew`, `nbf` and `iat` (if present) at or before
+    /// `now + clockSkew`, the lifetime (`exp − iat`, and `exp − now`) within
+    /// ``Configuration/maxLifetime``, `sub` a non-empty string, `iss` equal to the configured
+    /// issuer, `aud` equal to or containing the configured audience.
     ///
     /// - Parameters:
     ///   - token: The compact JWS, without `Bearer `.
@@ -269,6 +290,14 @@ public struct JWTVerifier: Sendable {
         var type: String?
         if let typ = header["typ"] {
             guard let typ = typ.stringValue else { throw JWTError(.malformed, "token header typ is not a string") }
+            // RFC 7515 §4.1.9: a media type, `application/` optional, compared without case.
+            // A JWT (RFC 7519 §5.1) or an OAuth access token (RFC 9068 §2.1); anything else
+            // (an ID token's cousin, a logout token, a JWS that is not a JWT) is refused.
+            var media = typ.lowercased()
+            if media.hasPrefix("application/") { media.removeFirst("application/".count) }
+            guard media == "jwt" || media == "at+jwt" else {
+                throw JWTError(.wrongType, "token typ '\(Text.sanitized(typ))' is not JWT or at+jwt")
+            }
             type = typ
         }
         return JWTHeader(algorithm: algorithm, keyID: keyID, type: type)
@@ -325,6 +354,22 @@ public struct JWTVerifier: Sendable {
         if let nbf, nowSeconds + skew < nbf {
             throw JWTError(
                 .notYetValid, "token is not valid before \(Text.date(nbf)) (now \(Text.date(nowSeconds)), skew \(Text.seconds(skew)))")
+        }
+        // A token issued in the future is as suspect as one not yet valid.
+        if let iat, nowSeconds + skew < iat {
+            throw JWTError(
+                .notYetValid, "token was issued at \(Text.date(iat)), in the future (now \(Text.date(nowSeconds)), skew \(Text.seconds(skew)))")
+        }
+        // A token may live at most maxLifetime: as issued, and from now on whatever it says.
+        if let iat, exp - iat > maxLifetime {
+            throw JWTError(
+                .tooLongLived,
+                "token lives \(Text.seconds(exp - iat)) from iat to exp; the limit is \(Text.seconds(maxLifetime))")
+        }
+        if exp - nowSeconds > maxLifetime + skew {
+            throw JWTError(
+                .tooLongLived,
+                "token is valid until \(Text.date(exp)), \(Text.seconds((exp - nowSeconds).rounded())) from now; the limit is \(Text.seconds(maxLifetime))")
         }
         guard let sub, !sub.isEmpty else {
             throw JWTError(.missingClaim, "token has no sub; it must say whom it is for")

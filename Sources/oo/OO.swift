@@ -14,7 +14,7 @@ struct OO: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "oo",
         abstract: "oO mesh: run and call oO's RPC services.",
-        subcommands: [Serve.self, Up.self, Simulate.self, Health.self, Demo.self, Bench.self, BenchScoring.self, Schema.self, Call.self, Certs.self])
+        subcommands: [Serve.self, Up.self, Simulate.self, Health.self, Demo.self, Bench.self, BenchScoring.self, Schema.self, Call.self, Certs.self, Token.self, Init.self])
 
     /// Runs the command; usage errors exit with status 2 (not ArgumentParser's 64), as the
     /// CI checks document.

@@ -66,6 +66,12 @@ struct Serve: AsyncParsableCommand {
     var jwtPublicKey: String?
     @Option(name: .customLong("jwt-issuer"), help: "gateway: the required token issuer (default oo-dev).") var jwtIssuer: String?
     @Option(name: .customLong("jwt-audience"), help: "gateway: the required token audience (default oo-gateway).") var jwtAudience: String?
+    @Option(name: .customLong("jwt-jwks"), help: "gateway: a JWKS file of token keys selected by kid (HS256 oct, ES256 EC), for rotation with overlap.")
+    var jwtJWKS: String?
+    @Option(name: .customLong("jwt-max-lifetime"), help: "gateway: the longest a token may be valid, in seconds (exp - iat, and exp - now; default 86400).")
+    var jwtMaxLifetime: Double?
+    @Option(name: .customLong("jwt-reload-interval"), help: "gateway: seconds between looks at the token key files for a rotation (default 5; 0: only on SIGHUP).")
+    var jwtReloadInterval: Double?
 
     @Option(name: .customLong("control-share"), help: "recommender: share of users served by the random control policy (default 0).")
     var controlShare: Double?
@@ -188,6 +194,8 @@ struct Serve: AsyncParsableCommand {
         var background: [@Sendable () async -> Void] = []
         var onDrain: [@Sendable () -> Void] = []
         var pendingMLServing: (@Sendable () async throws -> ModelServingService)?
+        var reloadKeys: (@Sendable (String) -> Void)?
+        var keyWatcher: TLSFileWatcher?
         var serviceName = ""
         // The .proto files reflection describes: the service's and health's.
         var protoFiles: [EmbeddedProtoFile] = [Grpc_Health_V1_HealthProtoFile.descriptors]
@@ -232,7 +240,24 @@ struct Serve: AsyncParsableCommand {
             if configuration.honoursClientClock {
                 logger.warning("--simulation-clock: clients choose the time of their tips and reactions; for simulations only")
             }
-            let verifier = try JWTVerifier(configuration: try jwtConfiguration(settings))
+            let tokenKeys = try TokenKeys(settings: settings, flags: .init(
+                secretFile: jwtSecretFile, publicKeyFile: jwtPublicKey, jwksFile: jwtJWKS, issuer: jwtIssuer,
+                audience: jwtAudience, maxLifetime: jwtMaxLifetime, reloadInterval: jwtReloadInterval))
+            let (verifier, summary) = try tokenKeys.load()
+            logger.info("token keys: \(summary)")
+            let keyRing = JWTKeyRing(verifier)
+            // Rotated keys apply to the next call: when the files change, and on SIGHUP. A set
+            // that does not load is logged and the one in use kept.
+            reloadKeys = { why in
+                do {
+                    let (verifier, summary) = try tokenKeys.load()
+                    keyRing.replace(with: verifier)
+                    logger.info("token keys reloaded (\(why)): \(summary)")
+                } catch {
+                    logger.error("token keys not reloaded (\(why)); the ones in use stay: \(error)")
+                }
+            }
+            keyWatcher = tokenKeys.watcher
             let gateway = GatewayService(
                 configuration: configuration,
                 recommender: Oo_Recommender_V1_Recommender_Client(wrapping: try client(recommender, "recommender")),
@@ -241,7 +266,7 @@ struct Serve: AsyncParsableCommand {
                 logger: logger)
             services.append(gateway)
             interceptors.append(AuthenticationInterceptor(
-                verifier: verifier, guardedServices: [Oo_Gateway_V1_Gateway.descriptor.fullyQualifiedService],
+                keys: keyRing, guardedServices: [Oo_Gateway_V1_Gateway.descriptor.fullyQualifiedService],
                 configuration: configuration))
             serviceName = Oo_Gateway_V1_Gateway.descriptor.fullyQualifiedService
             protoFiles.append(Oo_Gateway_V1_GatewayProtoFile.descriptors)
@@ -283,7 +308,12 @@ struct Serve: AsyncParsableCommand {
                 logger.error("TLS files not reloaded (\(why)); the ones in use stay: \(error)")
             }
         }
-        let hangUp = security.server == nil ? nil : ReloadSignal { reloadTLS("SIGHUP") }
+        let tokenReload = reloadKeys
+        let hasTLS = security.server != nil
+        let hangUp = !hasTLS && tokenReload == nil ? nil : ReloadSignal {
+            if hasTLS { reloadTLS("SIGHUP") }
+            tokenReload?("SIGHUP")
+        }
         defer { hangUp?.cancel() }
         // The queued log lines are written out before the process exits, whichever way.
         try await logSink.flushing {
@@ -318,6 +348,7 @@ struct Serve: AsyncParsableCommand {
             health.setStatus(.serving)
             for work in background { group.addTask { await work() } }
             if let watcher = security.watcher { group.addTask { await watcher.run { reloadTLS("the files changed") } } }
+            if let watcher = keyWatcher, let tokenReload { group.addTask { await watcher.run { tokenReload("the key files changed") } } }
             logger.info("serving \(service.rawValue) on \(host):\(transport.port)")
             print("oo: serving \(service.rawValue) on \(host):\(transport.port)" + (security.server == nil ? " (plaintext)" : " (TLS)") + (admin.map { " (metrics on http://\(host):\($0.port)/metrics)" } ?? ""))
             try await server.serve()
@@ -339,29 +370,5 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw SettingsError(message: "Cannot use the authorization policy \(path): \(error)")
         }
-    }
-
-    /// The gateway's token rules from the settings: at least one key (an HS256 secret file
-    /// or an ES256 public key).
-    private func jwtConfiguration(_ settings: Settings) throws -> JWTVerifier.Configuration {
-        var keys: [JWTVerifier.Key] = []
-        if let path = settings.string(jwtSecretFile, "jwt-secret-file") {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw SettingsError(message: "Cannot read the JWT secret file \(path).")
-            }
-            keys.append(.hs256(secret: Array(text.trimmingCharacters(in: .whitespacesAndNewlines).utf8)))
-        }
-        if let path = settings.string(jwtPublicKey, "jwt-es256-public-key") {
-            guard let pem = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw SettingsError(message: "Cannot read the ES256 public key file \(path).")
-            }
-            keys.append(.es256(publicKeyPEM: pem))
-        }
-        guard !keys.isEmpty else {
-            throw SettingsError(message: "gateway needs a token key: --jwt-secret-file FILE (HS256) or --jwt-es256-public-key PEM.")
-        }
-        return JWTVerifier.Configuration(
-            issuer: settings.string(jwtIssuer, "jwt-issuer", default: "oo-dev"),
-            audience: settings.string(jwtAudience, "jwt-audience", default: "oo-gateway"), keys: keys)
     }
 }

@@ -40,7 +40,7 @@ struct Up: AsyncParsableCommand {
             throw error
         }
         print("oo up: the mesh is up; the gateway is at \(launcher.configuration.layout.address(of: "gateway")). Ctrl-C stops it.")
-        print("oo up: tokens are HS256 with the secret in \(launcher.jwtSecretPath), issuer oo-dev, audience oo-gateway.")
+        print("oo up: tokens are HS256 with the secret in \(launcher.jwtSecretPath), issuer oo-dev, audience oo-gateway: TOKEN=$(oo token --data-dir \(dataDirectory) --subject ada)")
         if launcher.configuration.insecurePlaintext {
             print("oo up: WARNING: plaintext h2c (--insecure-plaintext): anyone who can reach the ports can read and make calls.")
         } else {
