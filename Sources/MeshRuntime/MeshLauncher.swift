@@ -82,19 +82,30 @@ public final class MeshLauncher: Sendable {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
-    /// Starts every service in dependency order and waits for each to be healthy. On any
-    /// failure, stops those already started and throws, naming the service and its log.
-    public func start(progress: @Sendable (String) -> Void = { _ in }) async throws -> [Running] {
+    /// Makes what the services need before any starts, keeping what exists: the data and
+    /// log directories, the gateway's JWT secret, and (unless plaintext) the development CA
+    /// and a certificate per service and for `operator`. Returns the files created. What
+    /// `oo init` does for a mesh started some other way (compose.yaml).
+    @discardableResult
+    public func prepare() throws -> [String] {
         let data = configuration.dataDirectory
         try FileManager.default.createDirectory(atPath: data + "/logs", withIntermediateDirectories: true)
-        try Self.ensureSecret(at: jwtSecretPath)
+        var created: [String] = []
+        if try Self.ensureSecret(at: jwtSecretPath) { created.append(jwtSecretPath) }
         if !configuration.insecurePlaintext {
             do {
-                try certificates.ensure(MeshLayout.services.map(\.name) + [Self.operatorName])
+                created += try certificates.ensure(MeshLayout.services.map(\.name) + [Self.operatorName])
             } catch {
                 throw MeshError(message: "Cannot make the mesh's certificates in \(certificates.directory): \(error)")
             }
         }
+        return created
+    }
+
+    /// Starts every service in dependency order and waits for each to be healthy. On any
+    /// failure, stops those already started and throws, naming the service and its log.
+    public func start(progress: @Sendable (String) -> Void = { _ in }) async throws -> [Running] {
+        try prepare()
         // A port already taken (a previous `oo up` still running, say) would answer the
         // health checks in place of the new service: refuse to start instead.
         for service in MeshLayout.services {
@@ -232,9 +243,10 @@ public final class MeshLauncher: Sendable {
         return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
     }
 
-    /// Creates a random 32-byte secret file (mode 0600) unless one exists.
-    static func ensureSecret(at path: String) throws {
-        if FileManager.default.fileExists(atPath: path) { return }
+    /// Creates a random 32-byte secret file (mode 0600) unless one exists; true when it did.
+    @discardableResult
+    static func ensureSecret(at path: String) throws -> Bool {
+        if FileManager.default.fileExists(atPath: path) { return false }
         var bytes = [UInt8](repeating: 0, count: 32)
         var generator = SystemRandomNumberGenerator()
         for index in bytes.indices { bytes[index] = generator.next() }
@@ -242,6 +254,7 @@ public final class MeshLauncher: Sendable {
         guard FileManager.default.createFile(atPath: path, contents: Data(hex.utf8), attributes: [.posixPermissions: 0o600]) else {
             throw MeshError(message: "Cannot write the JWT secret to \(path).")
         }
+        return true
     }
 }
 

@@ -415,38 +415,3 @@ enum TraceIDs {
         String((0..<hexDigits).map { _ in "0123456789abcdef".randomElement()! })
     }
 }
-
-/// `oo up`'s services and ports are those compose.yaml runs.
-@Suite("compose.yaml")
-struct ComposeTests {
-    @Test("compose.yaml names every service of `oo up`, on the same port, with its dependencies' addresses")
-    func composeMatchesLayout() throws {
-        let compose = try String(contentsOfFile: FileManager.default.currentDirectoryPath + "/compose.yaml", encoding: .utf8)
-        let lines = compose.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        let layout = MeshLayout()
-        var declared: [String] = []
-        for service in MeshLayout.services {
-            guard let start = lines.firstIndex(of: "  \(service.name):") else {
-                Issue.record("compose.yaml has no service \(service.name)")
-                continue
-            }
-            declared.append(service.name)
-            let end = lines[(start + 1)...].firstIndex { $0.hasPrefix("  ") && !$0.hasPrefix("   ") && !$0.isEmpty } ?? lines.endIndex
-            let block = lines[start..<end].joined(separator: "\n")
-            let port = layout.port(of: service.name)
-            #expect(block.contains(#""serve", "\#(service.name)""#), "\(service.name) runs oo serve \(service.name)")
-            #expect(block.contains(#""--port", "\#(port)""#), "\(service.name) listens on \(port)")
-            #expect(block.contains(#"ports: ["\#(port):\#(port)"]"#), "\(service.name) publishes \(port)")
-            for dependency in service.dependencies {
-                let variable = MeshLayout.addressVariable(of: dependency)
-                #expect(block.contains("\(variable): \(dependency):\(layout.port(of: dependency))"), "\(service.name) finds \(dependency)")
-            }
-        }
-        #expect(declared.count == MeshLayout.services.count)
-        // No service in compose.yaml that `oo up` does not start.
-        let serviceLines = lines.drop { $0 != "services:" }.prefix { $0 != "secrets:" }
-        let names = serviceLines.filter { $0.hasPrefix("  ") && !$0.hasPrefix("   ") && $0.hasSuffix(":") }
-            .map { $0.trimmingCharacters(in: .whitespaces).dropLast() }
-        #expect(Set(names.map(String.init)) == Set(MeshLayout.services.map(\.name)))
-    }
-}
