@@ -45,6 +45,20 @@ extension MeshProcessTests {
             let ooToken = String(decoding: minted.standardOutput, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
 
             let layout = launcher.configuration.layout
+            // A mobile backend's developer, as the README shows: grpcurl with the mesh's CA,
+            // no client certificate, the .proto files (reflection is for mesh callers) and
+            // `oo token`'s token.
+            let grpcurl = try await ChildProcess.run("grpcurl", [
+                "-cacert", launcher.certificates.caCertificatePath, "-import-path", FileManager.default.currentDirectoryPath + "/Proto",
+                "-proto", "oo/gateway/v1/gateway.proto", "-H", "authorization: Bearer \(ooToken)", "-d", "{}",
+                layout.address(of: "gateway"), "oo.gateway.v1.Gateway/ListTips",
+            ])
+            #expect(grpcurl.status == 0, "grpcurl: \(String(decoding: grpcurl.standardOutput + grpcurl.standardError, as: UTF8.self))")
+            let anonymous = try await ChildProcess.run("grpcurl", [
+                "-cacert", launcher.certificates.caCertificatePath, "-import-path", FileManager.default.currentDirectoryPath + "/Proto",
+                "-proto", "oo/gateway/v1/gateway.proto", "-d", "{}", layout.address(of: "gateway"), "oo.gateway.v1.Gateway/ListTips",
+            ])
+            #expect(String(decoding: anonymous.standardError, as: UTF8.self).contains("Unauthenticated"), "\(String(decoding: anonymous.standardError, as: UTF8.self))")
             let transport = try HTTP2ClientTransport(host: layout.host, port: layout.port(of: "gateway"), configuration: launcher.clientConfiguration)
             try await withGRPCClient(transport: transport) { client in
                 let gateway = Oo_Gateway_V1_Gateway_Client(wrapping: client)
