@@ -112,7 +112,7 @@ final class NotifierStore: Sendable {
 
     /// `userID`'s preferences, or nil when never set.
     func preferences(userID: String) async throws -> StoredPreferences? {
-        try await store.read { database in try Self.preferences(database, userID: userID) }
+        try await store.snapshotRead { database in try Self.preferences(database, userID: userID) }
     }
 
     /// Replaces `userID`'s preferences.
@@ -234,7 +234,7 @@ final class NotifierStore: Sendable {
 
     /// `userID`'s deliveries, newest first (by request time), at most `limit`.
     func deliveries(userID: String, limit: Int) async throws -> [DeliveryRecord] {
-        try await store.read { database in
+        try await store.snapshotRead { database in
             try database.query(
                 """
                 SELECT \(Self.columns) FROM deliveries WHERE user_id = ?
@@ -247,7 +247,7 @@ final class NotifierStore: Sendable {
 
     /// The delivery with `id`, if any.
     func delivery(id: String) async throws -> DeliveryRecord? {
-        try await store.read { database in
+        try await store.snapshotRead { database in
             try database.query("SELECT \(Self.columns) FROM deliveries WHERE delivery_id = ?", [.text(id)]).first.flatMap(Self.record)
         }
     }

@@ -24,7 +24,32 @@ public final class SQLiteDatabase {
         sqlite3_busy_timeout(handle, 5_000)
     }
 
-    deinit { sqlite3_close_v2(handle) }
+    deinit {
+        for statement in statements.values { sqlite3_finalize(statement) }
+        sqlite3_close_v2(handle)
+    }
+
+    /// Prepared statements by their SQL, kept for the next ``query(_:_:)`` of the same text:
+    /// a tip's hundreds of inserts prepare their statement once, not once each. Bounded by
+    /// ``maxCachedStatements`` (all dropped when full; SQL built from data would otherwise
+    /// grow it without end).
+    private var statements: [String: OpaquePointer] = [:]
+    /// 128 statements.
+    public static let maxCachedStatements = 128
+
+    private func prepared(_ sql: String) throws(StorageError) -> OpaquePointer {
+        if let statement = statements[sql] { return statement }
+        var statement: OpaquePointer?
+        guard sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
+            throw failure("prepare", sql)
+        }
+        if statements.count >= Self.maxCachedStatements {
+            for cached in statements.values { sqlite3_finalize(cached) }
+            statements.removeAll(keepingCapacity: true)
+        }
+        statements[sql] = statement
+        return statement
+    }
 
     /// Runs one or more statements without parameters or results.
     public func execute(_ sql: String) throws(StorageError) {
@@ -39,11 +64,11 @@ public final class SQLiteDatabase {
     /// Runs `sql` with `parameters` bound in order and returns every row.
     @discardableResult
     public func query(_ sql: String, _ parameters: [SQLiteValue] = []) throws(StorageError) -> [[SQLiteValue]] {
-        var statement: OpaquePointer?
-        guard sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
-            throw failure("prepare", sql)
+        let statement = try prepared(sql)
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
         }
-        defer { sqlite3_finalize(statement) }
         for (index, value) in parameters.enumerated() {
             let position = Int32(index + 1)
             let result: Int32
@@ -76,13 +101,13 @@ public final class SQLiteDatabase {
     /// Runs `body` in a write transaction (BEGIN IMMEDIATE): committed when it returns,
     /// rolled back when it throws.
     public func transaction<Result>(_ body: () throws -> Result) throws -> Result {
-        try execute("BEGIN IMMEDIATE")
+        try query("BEGIN IMMEDIATE")
         do {
             let result = try body()
-            try execute("COMMIT")
+            try query("COMMIT")
             return result
         } catch {
-            try? execute("ROLLBACK")
+            try? query("ROLLBACK")
             throw error
         }
     }

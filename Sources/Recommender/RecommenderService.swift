@@ -22,6 +22,8 @@ public final class RecommenderService: Oo_Recommender_V1_Recommender_ServiceProt
     /// Whether a flush of the outbox is running (one at a time, so no reward is sent twice
     /// by two flushes reading the same rows).
     private let flushing = Mutex(false)
+    /// Wakes the outbox loop when a reaction has been stored.
+    private let outboxWake = WakeSignal()
 
     /// Opens the recommender's database and scores through `modelServing`.
     public init(
@@ -49,7 +51,7 @@ public final class RecommenderService: Oo_Recommender_V1_Recommender_ServiceProt
                 let cutoff = Date().addingTimeInterval(-configuration.candidateRetention.seconds)
                 while let pruned = try? await store.pruneCandidates(before: cutoff, limit: 500), pruned > 0, !Task.isCancelled {}
             }
-            if sent == 0 { try? await Task.sleep(for: configuration.outboxRetryInterval) }
+            if sent == 0 { await outboxWake.wait(upTo: configuration.outboxRetryInterval) }
         }
     }
 
@@ -119,18 +121,19 @@ public final class RecommenderService: Oo_Recommender_V1_Recommender_ServiceProt
 
         let started = ContinuousClock.now
         let scores: Oo_Ml_V1_ScoreResponse
+        let scoreRequest = Oo_Ml_V1_ScoreRequest.with {
+            $0.requestID = tipID
+            $0.userID = user
+            $0.candidates = zip(candidates, features).map { candidate, features in
+                .with {
+                    $0.candidateID = candidate.taskID
+                    $0.features = features
+                }
+            }
+        }
         do {
             scores = try await modelServing.score(
-                .with {
-                    $0.requestID = tipID
-                    $0.userID = user
-                    $0.candidates = zip(candidates, features).map { candidate, features in
-                        .with {
-                            $0.candidateID = candidate.taskID
-                            $0.features = features
-                        }
-                    }
-                }, options: CallOptions(timeout: configuration.scoringTimeout))  // capped by the caller's deadline (CallDeadline)
+                scoreRequest, options: CallOptions(timeout: configuration.scoringTimeout))  // capped by the caller's deadline (CallDeadline)
         } catch let error as RPCError {
             let code = Self.downstreamCode(error.code, callerTimeLeft: context.remainingTime)
             throw RPCError(code: code, message: "ml-serving could not score: \(error.message)", cause: error)
@@ -163,18 +166,11 @@ public final class RecommenderService: Oo_Recommender_V1_Recommender_ServiceProt
             $0.promptVersion = configuration.promptVersion
             $0.scoringLatencyUs = Int64(latency.microseconds)
         }
-        let scored = try candidates.indices.map { index in
-            RecommenderStore.ScoredCandidate(
-                taskID: candidates[index].taskID, features: try features[index].serializedBytes(),
-                scores: scores.policies.map { policy in
-                    (policy.policy, policy.scores.indices.contains(index) ? policy.scores[index] : .nan, policy.latencyUs)
-                })
-        }
         let hour = ContextFeatures.localTime(now, in: timeZone).hour
         do {
             try await store.saveTip(
                 tip, category: task.category, hourBlock: ContextFeatures.hourBlock(hour), features: try features[chosen].serializedBytes(),
-                candidates: scored)
+                decision: .init(candidates: try scoreRequest.serializedBytes(), scores: try scores.serializedBytes()))
         } catch is RecommenderStore.TaskGone {
             throw RPCError(code: .aborted, message: "The chosen task was done or removed while the tip was being chosen; ask again.")
         }
@@ -210,8 +206,9 @@ public final class RecommenderService: Oo_Recommender_V1_Recommender_ServiceProt
                 $0.duplicate = true
             }
         case .recorded:
-            // Durable now. Try to hand the reward over at once; the outbox retries otherwise.
-            _ = try? await flushOutbox()
+            // Durable now. The outbox loop hands the reward over at once (and retries it
+            // until ml-serving takes it); the reaction's caller does not wait for that.
+            outboxWake.signal()
             return .with { $0.reward = reward }
         }
     }

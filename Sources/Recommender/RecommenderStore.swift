@@ -87,6 +87,20 @@ final class RecommenderStore: Sendable {
                 reason TEXT NOT NULL
             );
             """)
+        // A tip's decision in its own row (one insert, not 1 + 50 + 200): files made before
+        // it get the columns; their old per-candidate rows stay until retention prunes them.
+        do {
+            try store.migrate { database in
+            let columns = Set(try database.query("PRAGMA table_info(tips)").compactMap { $0[1].text })
+            if !columns.contains("decision_candidates") {
+                try database.execute("ALTER TABLE tips ADD COLUMN decision_candidates BLOB; ALTER TABLE tips ADD COLUMN decision_scores BLOB;")
+            }
+            }
+        } catch let error as StorageError {
+            throw error
+        } catch {
+            throw StorageError(message: "Cannot migrate \(path): \(error)")
+        }
     }
 
     // MARK: Users and tasks
@@ -100,7 +114,7 @@ final class RecommenderStore: Sendable {
     }
 
     func timezone(user: String) async throws -> String? {
-        try await store.read { database in
+        try await store.snapshotRead { database in
             try database.query("SELECT timezone FROM users WHERE user_id = ?", [.text(user)]).first?.first?.text
         }
     }
@@ -149,7 +163,7 @@ final class RecommenderStore: Sendable {
     /// The user's open tasks that may be suggested at `at`: not done, not snoozed or
     /// dismissed recently; most urgent first, at most `limit`.
     func candidates(user: String, at: Date, snoozedSince: Date, dismissedSince: Date, limit: Int) async throws -> [CandidateTask] {
-        try await store.read { database in
+        try await store.snapshotRead { database in
             let rows = try database.query(
                 """
                 SELECT t.task_id, t.content, t.project, t.labels, t.priority, t.due_unix_ms FROM tasks t
@@ -173,7 +187,7 @@ final class RecommenderStore: Sendable {
 
     /// The user's reaction history before `at`.
     func history(user: String, at: Date) async throws -> UserHistory {
-        try await store.read { database in
+        try await store.snapshotRead { database in
             var history = UserHistory()
             let atMS = Self.ms(at)
             func tallies(_ column: String) throws -> [(SQLiteValue, UserHistory.Tally)] {
@@ -205,20 +219,21 @@ final class RecommenderStore: Sendable {
 
     // MARK: Tips
 
-    /// One scored candidate, for the tip_candidates and tip_scores tables.
-    struct ScoredCandidate: Sendable {
-        var taskID: String
-        var features: Data
-        /// (policy, score, latency in µs) for every policy.
-        var scores: [(policy: String, score: Double, latencyUS: Int64)]
+    /// What a tip was chosen from, kept with it for off-policy evaluation: every candidate
+    /// with its features (an `oo.ml.v1.ScoreRequest`, as sent to ml-serving) and every
+    /// policy's scores, choice and latency (its `oo.ml.v1.ScoreResponse`), each as protobuf
+    /// bytes in one column of the tip's row.
+    struct Decision: Sendable {
+        var candidates: Data
+        var scores: Data
     }
 
-    /// Stores a tip, with every candidate's features and every policy's scores, in one
-    /// transaction.
-    func saveTip(
-        _ tip: Oo_Recommender_V1_Tip, category: String, hourBlock: Int, features: Data, candidates: [ScoredCandidate]
-    ) async throws {
-        try await store.write { database in
+    /// Stores a tip with its decision, in one insert.
+    func saveTip(_ tip: Oo_Recommender_V1_Tip, category: String, hourBlock: Int, features: Data, decision: Decision) async throws {
+        // Durable against kill -9, not power loss (no fsync of its own; group-committed):
+        // a tip lost with the power is one the user was shown but cannot react to, and a
+        // reaction to it is refused as unknown (docs/architecture.md).
+        try await store.write(durability: .processCrash) { database in
             // The task may have been done, or the user erased, while ml-serving scored:
             // then nothing is stored (an erased user's data must not come back).
             guard try !database.query(
@@ -227,25 +242,25 @@ final class RecommenderStore: Sendable {
             try database.query(
                 """
                 INSERT INTO tips (tip_id, user_id, task_id, created_unix_ms, policy, score, prompt_version, category, project,
-                    hour_block, features, scoring_latency_us)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    hour_block, features, scoring_latency_us, decision_candidates, decision_scores)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
                     .text(tip.tipID), .text(tip.userID), .text(tip.task.taskID), .integer(tip.createdUnixMs), .text(tip.policy),
                     .real(tip.score), .text(tip.promptVersion), .text(category), .text(tip.task.project),
-                    .integer(Int64(hourBlock)), .blob(features), .integer(tip.scoringLatencyUs),
+                    .integer(Int64(hourBlock)), .blob(features), .integer(tip.scoringLatencyUs), .blob(decision.candidates),
+                    .blob(decision.scores),
                 ])
-            for candidate in candidates {
-                try database.query(
-                    "INSERT INTO tip_candidates (tip_id, task_id, features) VALUES (?, ?, ?)",
-                    [.text(tip.tipID), .text(candidate.taskID), .blob(candidate.features)])
-                // A policy that gave no finite score for this candidate is left out.
-                for score in candidate.scores where score.score.isFinite {
-                    try database.query(
-                        "INSERT INTO tip_scores (tip_id, task_id, policy, score, latency_us) VALUES (?, ?, ?, ?, ?)",
-                        [.text(tip.tipID), .text(candidate.taskID), .text(score.policy), .real(score.score), .integer(score.latencyUS)])
-                }
-            }
+        }
+    }
+
+    /// The decision stored with a tip; nil when there is no such tip or retention pruned it.
+    func decision(tipID: String) async throws -> Decision? {
+        try await store.snapshotRead { database in
+            guard let row = try database.query(
+                "SELECT decision_candidates, decision_scores FROM tips WHERE tip_id = ?", [.text(tipID)]
+            ).first, let candidates = row[0].blob, let scores = row[1].blob else { return nil }
+            return Decision(candidates: candidates, scores: scores)
         }
     }
 
@@ -304,7 +319,7 @@ final class RecommenderStore: Sendable {
     }
 
     func pendingUpdates(limit: Int) async throws -> [PendingUpdate] {
-        try await store.read { database in
+        try await store.snapshotRead { database in
             try database.query("SELECT seq, user_id, tip_id, features, reward FROM outbox ORDER BY seq LIMIT ?", [.integer(Int64(limit))])
                 .map {
                     PendingUpdate(
@@ -325,13 +340,15 @@ final class RecommenderStore: Sendable {
     }
 
     func markSent(seq: Int64) async throws {
-        try await store.write { database in
+        // Lost with the power, the reward is sent again; ml-serving drops the repeat by its
+        // request id.
+        try await store.write(durability: .processCrash) { database in
             try database.query("DELETE FROM outbox WHERE seq = ?", [.integer(seq)])
         }
     }
 
     func pendingUpdateCount() async throws -> Int {
-        try await store.read { Int(try $0.query("SELECT COUNT(*) FROM outbox").first?.first?.integer ?? 0) }
+        try await store.snapshotRead { Int(try $0.query("SELECT COUNT(*) FROM outbox").first?.first?.integer ?? 0) }
     }
 
     /// `before_tip_id` names no tip of the user.
@@ -339,7 +356,7 @@ final class RecommenderStore: Sendable {
 
     /// The user's tips, newest first (in the order they were produced).
     func tips(user: String, limit: Int, before: String?) async throws -> [Oo_Recommender_V1_Tip] {
-        try await store.read { database in
+        try await store.snapshotRead { database in
             var sql = """
                 SELECT p.tip_id, p.created_unix_ms, p.policy, p.score, p.prompt_version, p.reaction, p.scoring_latency_us,
                     t.task_id, t.content, t.project, t.labels, t.priority, t.due_unix_ms, t.done
@@ -381,18 +398,26 @@ final class RecommenderStore: Sendable {
         }
     }
 
-    /// Deletes the per-candidate features and scores of up to `limit` tips produced before
+    /// Drops the decisions (candidates and scores) of up to `limit` tips produced before
     /// `cutoff` (the tips themselves, with the served features, stay); the number of tips
-    /// pruned.
+    /// pruned. Also empties the per-candidate tables of files from before decisions were
+    /// kept in the tip's row.
     func pruneCandidates(before cutoff: Date, limit: Int) async throws -> Int {
-        try await store.write { database in
+        try await store.write(durability: .processCrash) { database in
+            try database.query(
+                """
+                UPDATE tips SET decision_candidates = NULL, decision_scores = NULL WHERE rowid IN (
+                    SELECT rowid FROM tips WHERE created_unix_ms < ? AND decision_candidates IS NOT NULL LIMIT ?)
+                """, [.integer(Self.ms(cutoff)), .integer(Int64(limit))])
+            var pruned = Int(try database.query("SELECT changes()").first?.first?.integer ?? 0)
             let old = "SELECT tip_id FROM tips WHERE created_unix_ms < ? AND tip_id IN (SELECT tip_id FROM tip_candidates) LIMIT ?"
-            let ids = try database.query(old, [.integer(Self.ms(cutoff)), .integer(Int64(limit))]).compactMap { $0.first?.text }
+            let ids = try database.query(old, [.integer(Self.ms(cutoff)), .integer(Int64(max(0, limit - pruned)))]).compactMap { $0.first?.text }
             for id in ids {
                 try database.query("DELETE FROM tip_scores WHERE tip_id = ?", [.text(id)])
                 try database.query("DELETE FROM tip_candidates WHERE tip_id = ?", [.text(id)])
             }
-            return ids.count
+            pruned += ids.count
+            return pruned
         }
     }
 

@@ -3,6 +3,7 @@ import Foundation
 import MeshRuntime
 import OOMesh
 import OOMeshHTTP2
+import OOProcess
 
 /// `oo simulate`: the main job. Simulated users live through days of tips via the gateway
 /// over real RPC; at the end it prints the learning curve (done-rate per day of the active
@@ -55,6 +56,7 @@ struct Simulate: AsyncParsableCommand {
         simulation.concurrency = concurrency
 
         let report: SimulationReport
+        var processes: [(name: String, before: ProcessUsage, after: ProcessUsage)] = []
         if let gateway {
             let (host, port) = try parseAddress(gateway, for: "gateway")
             let secret = try String(contentsOfFile: jwtSecretFile!, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -78,10 +80,16 @@ struct Simulate: AsyncParsableCommand {
                 let secret = try String(contentsOfFile: launcher.jwtSecretPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
                 let layout = launcher.configuration.layout
                 print("oo simulate: \(users) users, \(days) days, \(sessionsPerDay) tips a day each")
+                let before = running.map { ProcessUsage.of(pid: $0.process.pid) }
                 report = try await Simulator(
                     configuration: simulation, host: layout.host, port: layout.port(of: "gateway"), tls: launcher.operatorTLS,
                     jwtSecret: Array(secret.utf8)
                 ).run { print("oo simulate: \($0)") }
+                let after = running.map { ProcessUsage.of(pid: $0.process.pid) }
+                processes = zip(running, zip(before, after)).compactMap { entry, usage in
+                    guard let start = usage.0, let end = usage.1 else { return nil }
+                    return (entry.service.name, start, end)
+                }
             } catch {
                 await MeshLauncher.stop(running, timeout: launcher.configuration.stopTimeout)
                 throw error
@@ -89,7 +97,7 @@ struct Simulate: AsyncParsableCommand {
             await MeshLauncher.stop(running, timeout: launcher.configuration.stopTimeout)
             print("oo simulate: the mesh is stopped")
         }
-        try printReport(report)
+        try printReport(report, processes: processes)
     }
 
     /// The marker file that makes a directory one `oo simulate` made (and may delete).
@@ -113,7 +121,7 @@ struct Simulate: AsyncParsableCommand {
         _ = manager.createFile(atPath: dataDirectory + "/" + Self.marker, contents: Data())
     }
 
-    private func printReport(_ report: SimulationReport) throws {
+    private func printReport(_ report: SimulationReport, processes: [(name: String, before: ProcessUsage, after: ProcessUsage)]) throws {
         let active = report.policies.filter { $0 != "random" }
         print("")
         print("Learning curve: done-rate of tips per day, by the policy that served them")
@@ -151,6 +159,19 @@ struct Simulate: AsyncParsableCommand {
                      report.failures.isEmpty ? "none" : report.failures.map { "\($0.key) ×\($0.value)" }.sorted().joined(separator: ", ")))
         for (failure, message) in report.failureExamples.sorted(by: { $0.key < $1.key }) {
             print("  \(failure), e.g.: \(message)")
+        }
+        if !processes.isEmpty {
+            // Where the load's time went: CPU of each service while the users ran (of the
+            // machine's cores × the run's length), its memory, and its context switches.
+            print("")
+            print("Processes during the load     CPU s   CPU %   RSS MiB   peak MiB   switches/call")
+            for (name, before, after) in processes {
+                let cpu = after.cpuSeconds - before.cpuSeconds
+                print(name.padding(toLength: 28, withPad: " ", startingAt: 0) + String(
+                    format: "%7.1f  %6.1f  %8.1f  %9.1f  %14.1f", cpu, 100 * cpu / max(seconds, 0.001),
+                    Double(after.residentBytes) / 1_048_576, Double(after.peakResidentBytes) / 1_048_576,
+                    Double(after.contextSwitches - before.contextSwitches) / Double(max(report.calls, 1))))
+            }
         }
         let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
         let series = report.policies.enumerated().map { index, policy in
