@@ -28,8 +28,13 @@ final class WakeSignal: Sendable {
     func wait(upTo timeout: Duration) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                try? await Task.sleep(for: timeout)
-                self.signal()
+                // Only a timer that ran out wakes the waiter: one cancelled because the
+                // waiter was woken otherwise must not leave a wake-up for the next wait (the
+                // loop would spin).
+                do {
+                    try await Task.sleep(for: timeout)
+                    self.signal()
+                } catch {}
             }
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let now = state.withLock { state -> Bool in

@@ -97,6 +97,8 @@ struct Serve: AsyncParsableCommand {
     var tlsReloadInterval: Double?
     @Option(name: .customLong("webhook-allow"), help: "notifier: internal networks webhooks may reach, as CIDRs (e.g. 10.1.0.0/16,127.0.0.1/32); default none.")
     var webhookAllow: String?
+    @Option(name: .customLong("rate-limit"), help: "gateway: calls per second each user may make, sustained (default 50).") var rateLimit: Double?
+    @Option(name: .customLong("rate-burst"), help: "gateway: calls each user may make at once above the rate (default 100).") var rateBurst: Double?
     @Flag(name: .customLong("simulation-clock"), help: "gateway: honour the at_unix_ms clients send instead of its own clock (oo simulate only).")
     var simulationClock = false
     @Option(name: .customLong("authorization-policy"), help: "A JSON file replacing the mesh's authorization policy (docs/security.md); TLS only.")
@@ -237,6 +239,13 @@ struct Serve: AsyncParsableCommand {
         case .gateway:
             var configuration = GatewayConfiguration.defaults
             configuration.honoursClientClock = try settings.bool(simulationClock, "simulation-clock")
+            configuration.rateLimitPerSecond = try settings.double(rateLimit, "rate-limit", default: configuration.rateLimitPerSecond)
+            configuration.rateLimitBurst = try settings.double(rateBurst, "rate-burst", default: configuration.rateLimitBurst)
+            guard configuration.rateLimitPerSecond > 0, configuration.rateLimitBurst >= 1,
+                configuration.rateLimitPerSecond.isFinite, configuration.rateLimitBurst.isFinite
+            else {
+                throw SettingsError(message: "--rate-limit must be above 0 and --rate-burst at least 1.")
+            }
             if configuration.honoursClientClock {
                 logger.warning("--simulation-clock: clients choose the time of their tips and reactions; for simulations only")
             }

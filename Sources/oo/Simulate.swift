@@ -67,6 +67,9 @@ struct Simulate: AsyncParsableCommand {
             var mesh = meshConfiguration(dataDirectory: dataDirectory, basePort: basePort, controlShare: 0.5, insecurePlaintext: insecurePlaintext)
             // The simulated users live through days in minutes: the gateway takes their clock.
             mesh.extraArguments["gateway", default: []].append("--simulation-clock")
+            // A simulated user lives a day in milliseconds: a per-user limit meant for people
+            // calling in real time would refuse most of their calls.
+            mesh.extraArguments["gateway", default: []] += ["--rate-limit", "1000000", "--rate-burst", "1000000"]
             let launcher = MeshLauncher(configuration: mesh)
             // Interrupted: exit at once; the services see their stdin lifeline close and stop.
             let signals = TerminationSignals { _ in

@@ -133,4 +133,19 @@ struct StorageTests {
         #expect(try await store.decision(tipID: "tip-1") == nil)
         #expect(try await store.tips(user: "ada", limit: 10, before: nil).map(\.tipID) == ["tip-1"])
     }
+
+    @Test("the outbox loop's wake-up: a signal wakes the waiter; a wait woken by a signal leaves nothing behind for the next")
+    func wakeSignal() async {
+        let wake = WakeSignal()
+        let started = ContinuousClock.now
+        async let woken: Void = wake.wait(upTo: .seconds(30))
+        try? await Task.sleep(for: .milliseconds(50))
+        wake.signal()
+        await woken
+        #expect(ContinuousClock.now - started < .seconds(10))
+        // The woken wait's timer was cancelled; it must not wake this one early.
+        let second = ContinuousClock.now
+        await wake.wait(upTo: .milliseconds(300))
+        #expect(ContinuousClock.now - second >= .milliseconds(290))
+    }
 }
