@@ -156,8 +156,11 @@ final class NotifierStore: Sendable {
     /// A user with `maxPending` or more pending deliveries (deferred or queued) gets
     /// ``RecordOutcome/tooManyPending(_:)`` and nothing is written (a duplicate is still
     /// recognized as one).
+    ///
+    /// Durable against kill -9, not power loss (a delivery is as durable as the tip it
+    /// announces; no fsync of its own, group-committed).
     func record(_ record: DeliveryRecord, dedupeWindowMS: Int64, maxPending: Int) async throws -> RecordOutcome {
-        try await store.write { database in
+        try await store.write(durability: .processCrash) { database in
             if dedupeWindowMS > 0 {
                 let (low, lowOverflow) = record.requestedUnixMS.subtractingReportingOverflow(dedupeWindowMS)
                 let (high, highOverflow) = record.requestedUnixMS.addingReportingOverflow(dedupeWindowMS)
@@ -187,8 +190,9 @@ final class NotifierStore: Sendable {
 
     /// Saves the outcome of an attempt (state, sent time, attempts, error, next attempt,
     /// channels sent). A delivery deleted meanwhile (DeleteUserData) stays deleted.
+    /// Durable against kill -9; lost with the power, a sent delivery may be sent again.
     func update(_ record: DeliveryRecord) async throws {
-        try await store.write { database in
+        try await store.write(durability: .processCrash) { database in
             try database.query(
                 """
                 UPDATE deliveries SET status = ?, deliver_at_unix_ms = ?, sent_unix_ms = ?, attempts = ?, last_error = ?,
@@ -208,7 +212,7 @@ final class NotifierStore: Sendable {
     /// preferences, and pushes their next attempt to `leaseUntilMS`, so they are not taken
     /// again while being sent; if the process dies mid-send they are taken again then.
     func claimDue(nowMS: Int64, limit: Int, leaseUntilMS: Int64) async throws -> [(DeliveryRecord, StoredPreferences?)] {
-        try await store.write { database in
+        try await store.write(durability: .processCrash) { database in
             let rows = try database.query(
                 """
                 SELECT \(Self.columns) FROM deliveries
