@@ -23,8 +23,8 @@ final class WakeSignal: Sendable {
         waiter?.resume()
     }
 
-    /// Returns when signalled, after `timeout`, or when the task is cancelled. One waiter at
-    /// a time.
+    /// Returns when signalled, after `timeout`, or when the task is cancelled (then at once).
+    /// One waiter at a time.
     func wait(upTo timeout: Duration) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -36,16 +36,21 @@ final class WakeSignal: Sendable {
                     self.signal()
                 } catch {}
             }
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let now = state.withLock { state -> Bool in
-                    if state.pending {
-                        state.pending = false
-                        return true
+            // The waiter's own cancellation wakes it (its timer, cancelled with it, does not).
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let now = state.withLock { state -> Bool in
+                        if state.pending {
+                            state.pending = false
+                            return true
+                        }
+                        state.waiter = continuation
+                        return false
                     }
-                    state.waiter = continuation
-                    return false
+                    if now { continuation.resume() }
                 }
-                if now { continuation.resume() }
+            } onCancel: {
+                self.signal()
             }
             group.cancelAll()
         }

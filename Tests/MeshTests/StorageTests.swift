@@ -10,7 +10,7 @@ import Testing
 
 /// The stores' SQLite layer on real files: group commit, readers beside the writer, the
 /// statement cache, and a tip's decision in its own row.
-@Suite("Storage")
+@Suite("Storage", .timeLimit(.minutes(1)))
 struct StorageTests {
     static func store() throws -> (SQLiteStore, String) {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("oo-store-\(UUID().uuidString).sqlite").path
@@ -147,5 +147,16 @@ struct StorageTests {
         let second = ContinuousClock.now
         await wake.wait(upTo: .milliseconds(300))
         #expect(ContinuousClock.now - second >= .milliseconds(290))
+    }
+
+    @Test("a waiting outbox loop ends when its task is cancelled")
+    func wakeSignalCancelled() async {
+        let wake = WakeSignal()
+        let waiter = Task { await wake.wait(upTo: .seconds(600)) }
+        try? await Task.sleep(for: .milliseconds(50))
+        waiter.cancel()
+        // Bounded: a waiter that ignored its cancellation would hold this for 600 s; the
+        // suite's time limit fails it long before.
+        await waiter.value
     }
 }
