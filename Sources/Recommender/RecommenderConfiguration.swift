@@ -7,7 +7,8 @@ public struct RecommenderConfiguration: Sendable, Hashable {
     /// At most this many candidates are scored per tip: the open tasks first by priority,
     /// then by due date. Default 50.
     public var maxCandidates = 50
-    /// At most this many tasks per user (imports beyond are refused). Default 10,000.
+    /// At most this many open tasks per user (imports beyond are refused; done tasks do not
+    /// count). Default 10,000.
     public var maxTasksPerUser = 10_000
     /// How long ml-serving may take to score, when the caller's deadline leaves more. Default 2 s.
     public var scoringTimeout: Duration = .seconds(2)
@@ -31,6 +32,9 @@ public struct RecommenderConfiguration: Sendable, Hashable {
     /// tip (for offline evaluation), then pruned; the tip and its served features stay.
     /// Default 30 days.
     public var candidateRetention: Duration = .seconds(30 * 86_400)
+    /// Tips and their reactions are kept this long, then deleted (what they taught stays in
+    /// the per-user history tallies and in ml-serving's model). Default 365 days.
+    public var tipRetention: Duration = .seconds(365 * 86_400)
     /// How often rewards that could not be sent to ml-serving are retried. Default 1 s.
     public var outboxRetryInterval: Duration = .seconds(1)
 

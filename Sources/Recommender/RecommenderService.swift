@@ -50,6 +50,8 @@ public final class RecommenderService: Oo_Recommender_V1_Recommender_ServiceProt
                 lastPrune = .now
                 let cutoff = Date().addingTimeInterval(-configuration.candidateRetention.seconds)
                 while let pruned = try? await store.pruneCandidates(before: cutoff, limit: 500), pruned > 0, !Task.isCancelled {}
+                let tipCutoff = Date().addingTimeInterval(-configuration.tipRetention.seconds)
+                while let pruned = try? await store.pruneTips(before: tipCutoff, limit: 500), pruned > 0, !Task.isCancelled {}
             }
             if sent == 0 { await outboxWake.wait(upTo: configuration.outboxRetryInterval) }
         }
@@ -110,12 +112,14 @@ public final class RecommenderService: Oo_Recommender_V1_Recommender_ServiceProt
     public func recommend(request: Oo_Recommender_V1_RecommendRequest, context: ServerContext) async throws -> Oo_Recommender_V1_Tip {
         let user = try Self.requireUser(request.userID)
         let now = Self.moment(request.atUnixMs)
-        let timeZone = try await userTimeZone(user)
+        // The user's zone and history in one snapshot, beside the candidates' query.
+        async let userContext = store.context(user: user, at: now)
         let candidates = try await candidateSource.candidates(for: user, at: now, limit: configuration.maxCandidates)
         guard !candidates.isEmpty else {
             throw RPCError(code: .failedPrecondition, message: "User '\(user)' has no open task to suggest: import tasks first.")
         }
-        let history = try await store.history(user: user, at: now)
+        let (zoneName, history) = try await userContext
+        let timeZone = zoneName.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")!
         let features = candidates.map { ContextFeatures.make(task: $0, history: history, at: now, timeZone: timeZone) }
         let tipID = UUID().uuidString.lowercased()
 
@@ -286,13 +290,6 @@ public final class RecommenderService: Oo_Recommender_V1_Recommender_ServiceProt
     }
 
     // MARK: Helpers
-
-    private func userTimeZone(_ user: String) async throws -> TimeZone {
-        guard let name = try await store.timezone(user: user), let zone = TimeZone(identifier: name) else {
-            return TimeZone(identifier: "UTC")!
-        }
-        return zone
-    }
 
     /// Whether `user` is in the control cohort: a stable hash (FNV-1a) of the id, mapped to
     /// [0, 1), is below `share`.

@@ -79,6 +79,14 @@ final class RecommenderStore: Sendable {
                 reward REAL NOT NULL
             );
             CREATE INDEX IF NOT EXISTS outbox_by_user ON outbox (user_id);
+            CREATE TABLE IF NOT EXISTS history_tallies (
+                user_id TEXT NOT NULL,
+                dimension INTEGER NOT NULL,
+                key TEXT NOT NULL,
+                shown INTEGER NOT NULL,
+                done INTEGER NOT NULL,
+                PRIMARY KEY (user_id, dimension, key)
+            );
             CREATE TABLE IF NOT EXISTS outbox_dead (
                 seq INTEGER PRIMARY KEY,
                 user_id TEXT NOT NULL,
@@ -87,19 +95,50 @@ final class RecommenderStore: Sendable {
                 reason TEXT NOT NULL
             );
             """)
-        // A tip's decision in its own row (one insert, not 1 + 50 + 200): files made before
-        // it get the columns; their old per-candidate rows stay until retention prunes them.
+        // Schema versions (PRAGMA user_version) of files made by older versions:
+        // 1: a tip's decision in its own row (one insert, not 1 + 50 + 200); the old
+        //    per-candidate rows stay until retention prunes them.
+        // 2: history as running tallies per user (O(keys) to read, not O(lifetime)), filled
+        //    once from the reacted tips.
         do {
             try store.migrate { database in
-            let columns = Set(try database.query("PRAGMA table_info(tips)").compactMap { $0[1].text })
-            if !columns.contains("decision_candidates") {
-                try database.execute("ALTER TABLE tips ADD COLUMN decision_candidates BLOB; ALTER TABLE tips ADD COLUMN decision_scores BLOB;")
-            }
+                let version = try database.query("PRAGMA user_version").first?.first?.integer ?? 0
+                if version < 1 {
+                    let columns = Set(try database.query("PRAGMA table_info(tips)").compactMap { $0[1].text })
+                    if !columns.contains("decision_candidates") {
+                        try database.execute("ALTER TABLE tips ADD COLUMN decision_candidates BLOB; ALTER TABLE tips ADD COLUMN decision_scores BLOB;")
+                    }
+                }
+                if version < 2 {
+                    try database.execute("DELETE FROM history_tallies;")
+                    for (dimension, column) in Dimension.allCases.map({ ($0.rawValue, $0.column) }) {
+                        try database.query(
+                            """
+                            INSERT INTO history_tallies (user_id, dimension, key, shown, done)
+                            SELECT user_id, \(dimension), CAST(\(column) AS TEXT), COUNT(*), SUM(reaction = 1) FROM tips
+                            WHERE reaction != 0 GROUP BY user_id, \(column)
+                            """)
+                    }
+                }
+                if version < 2 { try database.execute("PRAGMA user_version = 2;") }
             }
         } catch let error as StorageError {
             throw error
         } catch {
             throw StorageError(message: "Cannot migrate \(path): \(error)")
+        }
+    }
+
+    /// What a history tally counts by.
+    enum Dimension: Int64, CaseIterable {
+        case category = 1, project = 2, hourBlock = 3
+        /// The column of `tips` it groups by.
+        var column: String {
+            switch self {
+            case .category: "category"
+            case .project: "project"
+            case .hourBlock: "hour_block"
+            }
         }
     }
 
@@ -154,7 +193,8 @@ final class RecommenderStore: Sendable {
                     ])
                 if exists { updated += 1 } else { imported += 1 }
             }
-            let total = try database.query("SELECT COUNT(*) FROM tasks WHERE user_id = ?", [.text(user)]).first?.first?.integer ?? 0
+            // Done tasks do not count against the cap: a user who finishes tasks can add more.
+            let total = try database.query("SELECT COUNT(*) FROM tasks WHERE user_id = ? AND done = 0", [.text(user)]).first?.first?.integer ?? 0
             if total > Int64(limit) { throw OverLimit() }
             return (imported, updated)
         }
@@ -185,36 +225,48 @@ final class RecommenderStore: Sendable {
         }
     }
 
-    /// The user's reaction history before `at`.
-    func history(user: String, at: Date) async throws -> UserHistory {
+    /// The user's time zone and reaction history at `at`, in one snapshot.
+    func context(user: String, at: Date) async throws -> (timezone: String?, history: UserHistory) {
         try await store.snapshotRead { database in
-            var history = UserHistory()
-            let atMS = Self.ms(at)
-            func tallies(_ column: String) throws -> [(SQLiteValue, UserHistory.Tally)] {
-                try database.query(
-                    """
-                    SELECT \(column), COUNT(*), SUM(reaction = 1) FROM tips
-                    WHERE user_id = ? AND reaction != 0 AND created_unix_ms <= ? GROUP BY \(column)
-                    """, [.text(user), .integer(atMS)]
-                ).map { ($0[0], UserHistory.Tally(shown: Int($0[1].integer ?? 0), done: Int($0[2].integer ?? 0))) }
-            }
-            for (key, tally) in try tallies("category") { history.byCategory[key.text ?? ""] = tally }
-            for (key, tally) in try tallies("project") { history.byProject[key.text ?? ""] = tally }
-            for (key, tally) in try tallies("hour_block") { history.byHourBlock[Int(key.integer ?? 0)] = tally }
-            let week = try database.query(
-                """
-                SELECT COUNT(*), COALESCE(SUM(reaction = 1), 0), MAX(created_unix_ms) FROM tips
-                WHERE user_id = ? AND created_unix_ms <= ? AND created_unix_ms > ?
-                """, [.text(user), .integer(atMS), .integer(atMS - 7 * 86_400_000)]
-            ).first
-            history.shown7d = Int(week?[0].integer ?? 0)
-            history.done7d = Int(week?[1].integer ?? 0)
-            let last = try database.query(
-                "SELECT MAX(created_unix_ms) FROM tips WHERE user_id = ? AND created_unix_ms <= ?", [.text(user), .integer(atMS)]
-            ).first?.first?.integer
-            history.lastTipAt = last.map { Date(timeIntervalSince1970: Double($0) / 1000) }
-            return history
+            let timezone = try database.query("SELECT timezone FROM users WHERE user_id = ?", [.text(user)]).first?.first?.text
+            return (timezone, try Self.history(database, user: user, at: at))
         }
+    }
+
+    /// The user's reaction history at `at`.
+    func history(user: String, at: Date) async throws -> UserHistory {
+        try await store.snapshotRead { database in try Self.history(database, user: user, at: at) }
+    }
+
+    /// The tallies by category, project and hour block (kept up to date by each reaction:
+    /// O(keys), whatever the user's lifetime), and the last 7 days' tips before `at` (an
+    /// index range of at most a week of tips).
+    private static func history(_ database: SQLiteDatabase, user: String, at: Date) throws -> UserHistory {
+        var history = UserHistory()
+        let atMS = Self.ms(at)
+        for row in try database.query("SELECT dimension, key, shown, done FROM history_tallies WHERE user_id = ?", [.text(user)]) {
+            let tally = UserHistory.Tally(shown: Int(row[2].integer ?? 0), done: Int(row[3].integer ?? 0))
+            let key = row[1].text ?? ""
+            switch Dimension(rawValue: row[0].integer ?? 0) {
+            case .category: history.byCategory[key] = tally
+            case .project: history.byProject[key] = tally
+            case .hourBlock: history.byHourBlock[Int(key) ?? 0] = tally
+            case nil: break
+            }
+        }
+        let week = try database.query(
+            """
+            SELECT COUNT(*), COALESCE(SUM(reaction = 1), 0) FROM tips
+            WHERE user_id = ? AND created_unix_ms <= ? AND created_unix_ms > ?
+            """, [.text(user), .integer(atMS), .integer(atMS - 7 * 86_400_000)]
+        ).first
+        history.shown7d = Int(week?[0].integer ?? 0)
+        history.done7d = Int(week?[1].integer ?? 0)
+        let last = try database.query(
+            "SELECT MAX(created_unix_ms) FROM tips WHERE user_id = ? AND created_unix_ms <= ?", [.text(user), .integer(atMS)]
+        ).first?.first?.integer
+        history.lastTipAt = last.map { Date(timeIntervalSince1970: Double($0) / 1000) }
+        return history
     }
 
     // MARK: Tips
@@ -284,7 +336,8 @@ final class RecommenderStore: Sendable {
     func recordReaction(user: String, tipID: String, reaction: Int, reward: Double, at: Date) async throws -> ReactionOutcome {
         try await store.write { database in
             guard let row = try database.query(
-                "SELECT task_id, reaction, features FROM tips WHERE tip_id = ? AND user_id = ?", [.text(tipID), .text(user)]
+                "SELECT task_id, reaction, features, category, project, hour_block FROM tips WHERE tip_id = ? AND user_id = ?",
+                [.text(tipID), .text(user)]
             ).first else { return .notFound }
             let existing = Int(row[1].integer ?? 0)
             if existing == reaction {
@@ -305,6 +358,15 @@ final class RecommenderStore: Sendable {
             try database.query(
                 "INSERT INTO outbox (user_id, tip_id, features, reward) VALUES (?, ?, ?, ?)",
                 [.text(user), .text(tipID), row[2], .real(reward)])
+            // The user's history, in the same transaction.
+            let done: Int64 = reaction == Oo_Recommender_V1_Reaction.done.rawValue ? 1 : 0
+            for (dimension, key) in [(Dimension.category, row[3].text ?? ""), (.project, row[4].text ?? ""), (.hourBlock, "\(row[5].integer ?? 0)")] {
+                try database.query(
+                    """
+                    INSERT INTO history_tallies (user_id, dimension, key, shown, done) VALUES (?, ?, ?, 1, ?)
+                    ON CONFLICT (user_id, dimension, key) DO UPDATE SET shown = shown + 1, done = done + excluded.done
+                    """, [.text(user), .integer(dimension.rawValue), .text(key), .integer(done)])
+            }
             return .recorded
         }
     }
@@ -421,6 +483,26 @@ final class RecommenderStore: Sendable {
         }
     }
 
+    /// Deletes up to `limit` tips produced before `cutoff`, with their reactions (the
+    /// history tallies keep what they taught); tips whose reward is still waiting in the
+    /// outbox stay until it is sent. The number deleted.
+    func pruneTips(before cutoff: Date, limit: Int) async throws -> Int {
+        try await store.write(durability: .processCrash) { database in
+            let ids = try database.query(
+                """
+                SELECT tip_id FROM tips WHERE created_unix_ms < ? AND tip_id NOT IN (SELECT tip_id FROM outbox) ORDER BY created_unix_ms LIMIT ?
+                """, [.integer(Self.ms(cutoff)), .integer(Int64(limit))]
+            ).compactMap { $0.first?.text }
+            for id in ids {
+                for sql in ["DELETE FROM tip_scores WHERE tip_id = ?", "DELETE FROM tip_candidates WHERE tip_id = ?",
+                            "DELETE FROM reactions WHERE tip_id = ?", "DELETE FROM tips WHERE tip_id = ?"] {
+                    try database.query(sql, [.text(id)])
+                }
+            }
+            return ids.count
+        }
+    }
+
     /// Erases everything held for `user`; the number of rows deleted.
     func deleteUser(_ user: String) async throws -> Int64 {
         try await store.write { database in
@@ -435,6 +517,7 @@ final class RecommenderStore: Sendable {
                 "DELETE FROM tips WHERE user_id = ?",
                 "DELETE FROM tasks WHERE user_id = ?",
                 "DELETE FROM users WHERE user_id = ?",
+                "DELETE FROM history_tallies WHERE user_id = ?",
             ] {
                 try database.query(sql, [.text(user)])
                 deleted += try database.query("SELECT changes()").first?.first?.integer ?? 0

@@ -159,4 +159,44 @@ struct StorageTests {
         // suite's time limit fails it long before.
         await waiter.value
     }
+
+    @Test("history is kept as tallies by each reaction, rebuilt from the tips for a file made before them, erased with the user; done tasks do not count against the cap")
+    func historyTallies() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("oo-hist-\(UUID().uuidString).sqlite").path
+        defer { Self.remove(path) }
+        var store = try RecommenderStore(path: path)
+        let tasks: [Oo_Recommender_V1_Task] = (1...4).map { index in .with { $0.taskID = "t\(index)"; $0.content = "task \(index)"; $0.project = index % 2 == 0 ? "home" : "work" } }
+        _ = try await store.importTasks(user: "ada", tasks: tasks, limit: 10)
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        for (index, reaction) in [(1, 1), (2, 2), (3, 1)] {
+            let tip = Oo_Recommender_V1_Tip.with {
+                $0.tipID = "tip-\(index)"
+                $0.userID = "ada"
+                $0.task = .with { $0.taskID = "t\(index)"; $0.project = tasks[index - 1].project }
+                $0.createdUnixMs = RecommenderStore.ms(now) - Int64(index) * 1000
+            }
+            try await store.saveTip(tip, category: index == 2 ? "errand" : "chores", hourBlock: 3, features: Data(), decision: .init(candidates: Data(), scores: Data()))
+            #expect(try await store.recordReaction(user: "ada", tipID: tip.tipID, reaction: reaction, reward: 1, at: now).isRecorded)
+        }
+        let expected = try await store.history(user: "ada", at: now)
+        #expect(expected.byCategory == ["chores": .init(shown: 2, done: 2), "errand": .init(shown: 1, done: 0)])
+        #expect(expected.byProject == ["work": .init(shown: 2, done: 2), "home": .init(shown: 1, done: 0)])
+        #expect(expected.byHourBlock == [3: .init(shown: 3, done: 2)])
+        #expect(expected.shown7d == 3 && expected.done7d == 2)
+        // A file from before the tallies: rebuilt from its tips when opened.
+        let raw = try SQLiteDatabase(path: path)
+        try raw.execute("DELETE FROM history_tallies; PRAGMA user_version = 1;")
+        store = try RecommenderStore(path: path)
+        #expect(try await store.history(user: "ada", at: now) == expected)
+        // Done tasks (t1, t3) leave room under the cap: 2 open + 8 new = 10.
+        let more: [Oo_Recommender_V1_Task] = (5...12).map { index in .with { $0.taskID = "t\(index)"; $0.content = "task" } }
+        #expect(try await store.importTasks(user: "ada", tasks: more, limit: 10) != nil)
+        #expect(try await store.importTasks(user: "ada", tasks: [.with { $0.taskID = "t13"; $0.content = "one too many" }], limit: 10) == nil)
+        _ = try await store.deleteUser("ada")
+        #expect(try await store.history(user: "ada", at: now) == UserHistory())
+    }
+}
+
+extension RecommenderStore.ReactionOutcome {
+    var isRecorded: Bool { if case .recorded = self { true } else { false } }
 }
