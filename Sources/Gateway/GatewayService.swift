@@ -65,6 +65,8 @@ public struct GatewayService: Oo_Gateway_V1_Gateway_ServiceProtocol {
                     $0.tipID = tip.tipID
                     $0.title = tip.task.content
                     $0.atUnixMs = at
+                    // Recorded, not sent, before the answer: the tip never waits on a channel.
+                    $0.enqueueOnly = true
                 }, options: CallOptions(timeout: configuration.downstreamTimeout))
             }
             delivery.status = Self.name(delivered.status)

@@ -1,4 +1,5 @@
 import Logging
+import OOMesh
 
 /// Sends deliveries when they come due: deferred ones at the end of their quiet window,
 /// failed ones on their retry (exponential backoff, never given up). Its state is all in
@@ -19,9 +20,15 @@ import Logging
 /// its `deliver_at` (deferred) or next retry time has passed on it.
 public final class NotifierDispatcher: Sendable {
     private let core: NotifierCore
+    private let wake = WakeSignal()
 
     init(core: NotifierCore) {
         self.core = core
+    }
+
+    /// Starts the next tick now instead of after `dispatchInterval`: a delivery was queued.
+    public func wakeUp() {
+        wake.signal()
     }
 
     /// Runs ticks until the task is cancelled: each takes at most
@@ -54,7 +61,7 @@ public final class NotifierDispatcher: Sendable {
                 await Task.yield()
                 continue
             }
-            do { try await Task.sleep(for: core.configuration.dispatchInterval) } catch { break }
+            await wake.wait(upTo: core.configuration.dispatchInterval)
         }
         core.logger.info("Notifier dispatcher stopped")
     }

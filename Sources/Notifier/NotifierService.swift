@@ -89,6 +89,9 @@ public struct NotifierService: Oo_Notifier_V1_Notifier_ServiceProtocol {
             state: .queued, requestedUnixMS: requestedAt, deliverAtUnixMS: requestedAt, sentUnixMS: 0, attempts: 0,
             lastError: "", nextAttemptUnixMS: nil, channelsSent: [])
         switch core.quietHours(preferences, userID: request.userID).decision(atUnixMilliseconds: requestedAt) {
+        case .sendNow where request.enqueueOnly:
+            // Recorded due now; the dispatcher (woken below) sends it.
+            record.nextAttemptUnixMS = core.clock.nowUnixMilliseconds()
         case .sendNow:
             // Recorded before it is sent, and kept from the dispatcher while this call sends
             // it: if the process dies mid-send, the dispatcher sends it after the lease.
@@ -115,6 +118,10 @@ public struct NotifierService: Oo_Notifier_V1_Notifier_ServiceProtocol {
         }
         if record.state == .deferred {
             return Self.response(record, status: .deferred)
+        }
+        if request.enqueueOnly {
+            dispatcher.wakeUp()
+            return Self.response(record, status: .queued)
         }
         let sent = try await storage { [record] in
             try await core.attempt(record, preferences: preferences, sentAtMS: requestedAt)

@@ -4,6 +4,7 @@ import GatewayProtos
 import OOAuth
 import OOMesh
 import RecommenderProtos
+import NotifierProtos
 import SwiftProtobuf
 import Testing
 
@@ -24,7 +25,16 @@ struct GatewayTests {
             #expect(next.tip.taskID.hasPrefix("t"))
             #expect(next.tip.policy == "linucb")
             #expect(next.tip.promptVersion == "tips-v1")
-            #expect(next.delivery.status == "sent")
+            // Queued, not sent, before the answer; the notifier's dispatcher sends it.
+            #expect(next.delivery.status == "queued")
+            let deadline = ContinuousClock.now + .seconds(10)
+            var sent = false
+            while !sent, ContinuousClock.now < deadline {
+                let deliveries = try await mesh.notifier.listDeliveries(.with { $0.userID = "ada" }).deliveries
+                sent = deliveries.first { $0.tipID == next.tip.tipID }?.status == .sent
+                if !sent { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            #expect(sent, "the queued delivery was not sent by the dispatcher")
 
             let reacted = try await mesh.gateway.react(.with {
                 $0.tipID = next.tip.tipID

@@ -21,6 +21,8 @@ import SwiftProtobuf
 struct MeshFixture: Sendable {
     let gateway: Oo_Gateway_V1_Gateway_Client
     let recommender: Oo_Recommender_V1_Recommender_Client
+    /// The notifier, called directly (its dispatcher runs: the gateway only queues deliveries).
+    let notifier: Oo_Notifier_V1_Notifier_Client
     let gatewayPort: Int
     let secret: [UInt8]
     let directory: URL
@@ -121,6 +123,7 @@ func withMesh<Result: Sendable>(
         for server in servers { try await server.waitUntilListening() }
         for client in clients { group.addTask { try await client.runConnections() } }
         group.addTask { await recommenderService.run() }
+        group.addTask { await notifier.dispatcher.run() }
         defer {
             for server in servers { server.beginGracefulShutdown() }
             for client in clients { client.beginGracefulShutdown() }
@@ -128,12 +131,16 @@ func withMesh<Result: Sendable>(
         }
         let testTransport = try HTTP2ClientTransport(host: "127.0.0.1", port: gatewayTransport.port)
         let recommenderTransportClient = try HTTP2ClientTransport(host: "127.0.0.1", port: recommenderTransport.port)
+        let notifierTransportClient = try HTTP2ClientTransport(host: "127.0.0.1", port: notifierTransport.port)
         return try await withGRPCClient(transport: testTransport) { client in
             try await withGRPCClient(transport: recommenderTransportClient) { direct in
-                try await body(MeshFixture(
-                    gateway: Oo_Gateway_V1_Gateway_Client(wrapping: client),
-                    recommender: Oo_Recommender_V1_Recommender_Client(wrapping: direct),
-                    gatewayPort: gatewayTransport.port, secret: secret, directory: directory))
+                try await withGRPCClient(transport: notifierTransportClient) { notifierClient in
+                    try await body(MeshFixture(
+                        gateway: Oo_Gateway_V1_Gateway_Client(wrapping: client),
+                        recommender: Oo_Recommender_V1_Recommender_Client(wrapping: direct),
+                        notifier: Oo_Notifier_V1_Notifier_Client(wrapping: notifierClient),
+                        gatewayPort: gatewayTransport.port, secret: secret, directory: directory))
+                }
             }
         }
     }

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import MLProtos
+import OOMesh
 import OOStorage
 import RecommenderProtos
 import SwiftProtobuf

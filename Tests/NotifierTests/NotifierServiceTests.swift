@@ -273,6 +273,35 @@ struct NotifierServiceTests {
         #expect(try await notifier.deliver(user: "ada", tip: "a", at: unixMS("2026-06-01T13:00:00Z")).status == .sent)
     }
 
+    @Test("enqueue_only: recorded and answered QUEUED without sending; the dispatcher, woken, sends it long before its interval; quiet hours still defer")
+    func enqueueOnly() async throws {
+        let directory = try TemporaryDirectory()
+        var configuration = testConfiguration(directory)
+        // Only the wake-up can send it in time: the interval alone would take a minute.
+        configuration.dispatchInterval = .seconds(60)
+        let notifier = try NotifierService(configuration: configuration)
+        let dispatcher = Task { await notifier.dispatcher.run() }
+        defer { dispatcher.cancel() }
+        try await Task.sleep(for: .milliseconds(50))  // the dispatcher's first tick found nothing and sleeps
+        var request = Oo_Notifier_V1_DeliverRequest()
+        request.userID = "ada"
+        request.tipID = "tip-1"
+        request.title = "A tip"
+        request.enqueueOnly = true
+        let response = try await notifier.deliver(request: request, context: context())
+        #expect(response.status == .queued)
+        #expect(try await eventually(timeout: .seconds(10)) { try await notifier.deliveries(user: "ada").first?.status == .sent })
+        // Inside quiet hours it is deferred, as without enqueue_only.
+        _ = try await notifier.set(user: "bob") {
+            $0.timezone = "UTC"
+            $0.quietStartMinute = 0
+            $0.quietEndMinute = 1439
+        }
+        request.userID = "bob"
+        request.atUnixMs = unixMS("2026-06-01T12:00:00Z")
+        #expect(try await notifier.deliver(request: request, context: context()).status == .deferred)
+    }
+
     @Test("the dispatcher's run() stops when its task is cancelled")
     func dispatcherStopsOnCancellation() async throws {
         let directory = try TemporaryDirectory()

@@ -114,9 +114,10 @@ public nonisolated struct Oo_Gateway_V1_Delivery: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// "sent", "deferred" (quiet hours: sent at `deliver_at_unix_ms`), "duplicate" (already
-  /// sent within the dedupe window), "queued" (a channel failed; retried with backoff), or
-  /// "unavailable" (the notifier could not be reached; the tip itself is still valid).
+  /// "queued" (recorded; the notifier sends it within moments, retrying a failed channel
+  /// with backoff), "deferred" (quiet hours: sent at `deliver_at_unix_ms`), "duplicate"
+  /// (already sent within the dedupe window), or "unavailable" (the notifier could not be
+  /// reached; the tip itself is still valid). The gateway does not wait for the sending.
   public var status: String = String()
 
   public var deliverAtUnixMs: Int64 = 0

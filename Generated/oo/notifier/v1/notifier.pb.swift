@@ -33,7 +33,8 @@ public nonisolated enum Oo_Notifier_V1_DeliveryStatus: SwiftProtobuf.Enum, Swift
   /// The same tip went to this user within the dedupe window: not sent again.
   case duplicate // = 3
 
-  /// A channel failed: stored, and retried with backoff until sent.
+  /// Stored and to be sent by the dispatcher: asked with enqueue_only, or a channel failed
+  /// (then retried with backoff until sent).
   case queued // = 4
   case UNRECOGNIZED(Int)
 
@@ -111,6 +112,12 @@ public nonisolated struct Oo_Notifier_V1_DeliverRequest: Sendable {
 
   /// The moment of the request (milliseconds since the Unix epoch); 0 means now.
   public var atUnixMs: Int64 = 0
+
+  /// When true, the delivery is recorded and the call answers at once — QUEUED (the
+  /// dispatcher sends it within moments, with the same channels and retries), DEFERRED or
+  /// DUPLICATE — without waiting for any channel. The gateway sets it, so a tip never waits
+  /// on a webhook. When false (the default), a delivery due now is sent before the answer.
+  public var enqueueOnly: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -305,7 +312,7 @@ nonisolated extension Oo_Notifier_V1_Preferences: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Oo_Notifier_V1_DeliverRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DeliverRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{3}tip_id\0\u{1}title\0\u{3}at_unix_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{3}tip_id\0\u{1}title\0\u{3}at_unix_ms\0\u{3}enqueue_only\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -317,6 +324,7 @@ nonisolated extension Oo_Notifier_V1_DeliverRequest: SwiftProtobuf.Message, Swif
       case 2: try { try decoder.decodeSingularStringField(value: &self.tipID) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.title) }()
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.atUnixMs) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.enqueueOnly) }()
       default: break
       }
     }
@@ -335,6 +343,9 @@ nonisolated extension Oo_Notifier_V1_DeliverRequest: SwiftProtobuf.Message, Swif
     if self.atUnixMs != 0 {
       try visitor.visitSingularInt64Field(value: self.atUnixMs, fieldNumber: 4)
     }
+    if self.enqueueOnly != false {
+      try visitor.visitSingularBoolField(value: self.enqueueOnly, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -343,6 +354,7 @@ nonisolated extension Oo_Notifier_V1_DeliverRequest: SwiftProtobuf.Message, Swif
     if lhs.tipID != rhs.tipID {return false}
     if lhs.title != rhs.title {return false}
     if lhs.atUnixMs != rhs.atUnixMs {return false}
+    if lhs.enqueueOnly != rhs.enqueueOnly {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

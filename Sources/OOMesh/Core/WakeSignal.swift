@@ -1,8 +1,9 @@
 import Synchronization
 
-/// Wakes one waiting task early: the outbox loop sleeps between retries, and a reaction just
-/// stored wakes it so the reward goes out now, without the reaction's call waiting for it.
-final class WakeSignal: Sendable {
+/// Wakes one waiting task early: a background loop that sleeps between rounds (the
+/// recommender's reward outbox, the notifier's dispatcher) is woken when there is work, so
+/// the work goes out now without the call that made it waiting for it.
+public final class WakeSignal: Sendable {
     private struct State {
         var pending = false
         var waiter: CheckedContinuation<Void, Never>?
@@ -10,8 +11,11 @@ final class WakeSignal: Sendable {
 
     private let state = Mutex(State())
 
+    /// A signal nobody waits on yet.
+    public init() {}
+
     /// Wakes the waiter, or the next ``wait(upTo:)`` if nobody waits now.
-    func signal() {
+    public func signal() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             guard let waiter = state.waiter else {
                 state.pending = true
@@ -25,7 +29,7 @@ final class WakeSignal: Sendable {
 
     /// Returns when signalled, after `timeout`, or when the task is cancelled (then at once).
     /// One waiter at a time.
-    func wait(upTo timeout: Duration) async {
+    public func wait(upTo timeout: Duration) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 // Only a timer that ran out wakes the waiter: one cancelled because the
