@@ -49,6 +49,17 @@ public final class PrometheusRegistry: MetricsFactory, Sendable {
 
     /// A valid Prometheus metric or label name.
     static func sanitize(_ name: String) -> String {
+        // Fast path, taken by every name we make (once per call per metric): already valid
+        // ASCII, returned as it is, without looking at Unicode properties.
+        var valid = !name.isEmpty
+        for (index, byte) in name.utf8.enumerated() where valid {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "_"), UInt8(ascii: ":"): break
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): valid = index > 0
+            default: valid = false
+            }
+        }
+        if valid { return name }
         let mapped = name.map { $0.isLetter || $0.isNumber || $0 == "_" || $0 == ":" ? ($0.isASCII ? $0 : "_") : "_" }
         let text = String(mapped)
         return text.first?.isNumber == true ? "_" + text : (text.isEmpty ? "_" : text)

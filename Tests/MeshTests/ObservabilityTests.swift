@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import Metrics
-import OOObservability
+@testable import OOObservability
 import OOProcess
 import Synchronization
 import Instrumentation
@@ -55,6 +55,14 @@ struct ObservabilityTests {
         clash.makeCounter(label: "same", dimensions: []).increment(by: 1)
         clash.makeRecorder(label: "same", dimensions: [], aggregate: false).record(Int64(2))
         #expect(clash.render().components(separatedBy: "# TYPE same ").count == 2)
+    }
+
+    @Test("metric and label names: valid ones kept as they are (the fast path), others mapped to valid ones", arguments: [
+        ("grpc_server_handled_total", "grpc_server_handled_total"), ("a:b_c9", "a:b_c9"), ("9lives", "_9lives"), ("", "_"),
+        ("grpc.method", "grpc_method"), ("naïve", "na_ve"), ("with space", "with_space"), ("Ünïcode", "_n_code"),
+    ])
+    func metricNames(_ name: String, _ expected: String) {
+        #expect(PrometheusRegistry.sanitize(name) == expected)
     }
 
     @Test("the rotating log file never grows past its limit and keeps one old file")
