@@ -155,6 +155,11 @@ struct Serve: AsyncParsableCommand {
             logger.warning("serving and calling plaintext h2c (--insecure-plaintext): anyone who can reach \(host):\(port) can read and make calls; use --tls-cert/--tls-key")
         }
 
+        // One group of event loops for the server and every downstream client: a handler
+        // runs on its connection's loop and its downstream calls go out on that loop's
+        // connections, so a hop costs no thread switch (docs/architecture.md).
+        let loops = MeshEventLoops(threads: HTTP2ServerTransport.Configuration.defaults.eventLoopThreads, logger: logger)
+
         // Downstream clients: their connections run for as long as the server does.
         var clients: [GRPCClient] = []
         var clientTransports: [HTTP2ClientTransport] = []
@@ -165,7 +170,7 @@ struct Serve: AsyncParsableCommand {
             let (host, port) = try parseAddress(address, for: name)
             var transportConfiguration = HTTP2ClientTransport.Configuration.defaults
             transportConfiguration.tls = security.client
-            let transport = try HTTP2ClientTransport(host: host, port: port, configuration: transportConfiguration)
+            let transport = try HTTP2ClientTransport(host: host, port: port, configuration: transportConfiguration, loops: loops)
             clientTransports.append(transport)
             let client = GRPCClient(
                 transport: transport,
@@ -176,7 +181,7 @@ struct Serve: AsyncParsableCommand {
 
         var serverConfiguration = HTTP2ServerTransport.Configuration.defaults
         serverConfiguration.tls = security.server
-        let transport = try HTTP2ServerTransport(host: host, port: port, configuration: serverConfiguration)
+        let transport = try HTTP2ServerTransport(host: host, port: port, configuration: serverConfiguration, loops: loops)
         var services: [any RPCService] = [HealthService(monitor: health)]
         // Tracing outermost, so metrics, the call log and authentication run inside the span.
         var interceptors: [any ServerInterceptor] = [

@@ -9,7 +9,9 @@ import Synchronization
 /// Calls share one HTTP/2 connection to the target, made lazily on the first call and
 /// made again after it closes (or after the server sends GOAWAY). The transport runs its
 /// own event-loop thread; callers' tasks exchange parts with it through thread-safe
-/// per-stream buffers.
+/// per-stream buffers. Given a process's ``MeshEventLoops`` instead, it keeps one
+/// connection per loop and a call made on a loop (a handler's downstream call) goes out
+/// on that loop's connection, without a thread switch.
 public final class HTTP2ClientTransport: ClientTransport {
     /// Client settings; every default stated.
     public struct Configuration: Sendable, Hashable {
@@ -39,38 +41,77 @@ public final class HTTP2ClientTransport: ClientTransport {
     /// The server's port.
     public let port: Int
     private let configuration: Configuration
-    private let loop: EventLoop
-    private let manager: ClientConnectionManager
-    private let state: StateBox
+    /// A loop and the connection (manager) kept on it; one, or one per shared loop.
+    struct Lane {
+        let loop: EventLoop
+        let manager: ClientConnectionManager
+        let state: StateBox
+    }
 
-    /// Where the connection to the target stands right now.
-    public var connectionState: ConnectionState { state.value }
+    private let lanes: [Lane]
+    private let ownsLoop: Bool
+    private let nextLane = Atomic<Int>(0)
+
+    /// Where the connection to the target stands right now (with a connection per shared
+    /// loop: ready when any is).
+    public var connectionState: ConnectionState {
+        let states = lanes.map(\.state.value)
+        return states.contains(.ready) ? .ready : states[0]
+    }
 
     /// Creates a transport for `host:port`; nothing connects until the first call.
     ///
     /// - Throws: ``TLSConfigurationError`` when TLS is configured and its files cannot be
     ///   used (no throw without TLS).
-    public init(host: String, port: Int, configuration: Configuration = .defaults) throws(TLSConfigurationError) {
+    ///
+    /// With `loops` (the process's shared group, as `oo serve` passes it) the transport
+    /// keeps a connection on each of those loops instead of starting a loop of its own.
+    public init(
+        host: String, port: Int, configuration: Configuration = .defaults, loops: MeshEventLoops? = nil
+    ) throws(TLSConfigurationError) {
         self.host = host
         self.port = port
         self.configuration = configuration
         let tls = try configuration.tls.map { tls throws(TLSConfigurationError) in
             (context: try TLSContext(client: tls), serverName: tls.serverHostnameOverride ?? host)
         }
-        loop = EventLoop(name: "oo-client")
-        loop.start()
-        state = StateBox()
-        manager = ClientConnectionManager(
-            loop: loop, host: host, port: port, authority: configuration.authority ?? "\(host):\(port)",
-            configuration: configuration.http2, tls: tls, connectTimeout: configuration.connectTimeout,
-            backoff: configuration.backoff, state: state)
+        let loopsToUse: [EventLoop]
+        if let loops {
+            loopsToUse = loops.group.loops
+            ownsLoop = false
+        } else {
+            let loop = EventLoop(name: "oo-client")
+            loop.start()
+            loopsToUse = [loop]
+            ownsLoop = true
+        }
+        lanes = loopsToUse.map { loop in
+            let state = StateBox()
+            return Lane(
+                loop: loop,
+                manager: ClientConnectionManager(
+                    loop: loop, host: host, port: port, authority: configuration.authority ?? "\(host):\(port)",
+                    configuration: configuration.http2, tls: tls, connectTimeout: configuration.connectTimeout,
+                    backoff: configuration.backoff, state: state),
+                state: state)
+        }
     }
 
     deinit {
         // Not joined: the loop's thread ends by itself after these jobs (a join here could
-        // block a cooperative thread, wherever the last reference went away).
-        loop.execute { [manager] in manager.shutdown() }
-        loop.stop()
+        // block a cooperative thread, wherever the last reference went away). Shared loops
+        // are their owner's to stop.
+        for lane in lanes {
+            lane.loop.execute { [manager = lane.manager] in manager.shutdown() }
+            if ownsLoop { lane.loop.stop() }
+        }
+    }
+
+    /// The lane of the loop this code runs on (no thread switch), else the next one.
+    func lane() -> Lane {
+        if lanes.count == 1 { return lanes[0] }
+        if let current = lanes.first(where: { $0.loop.inEventLoop }) { return current }
+        return lanes[nextLane.wrappingAdd(1, ordering: .relaxed).oldValue % lanes.count]
     }
 
     /// Loads the TLS files again (a rotated client certificate, key or CA) for the
@@ -80,17 +121,19 @@ public final class HTTP2ClientTransport: ClientTransport {
     public func reloadTLS() throws(TLSConfigurationError) {
         guard let tls = configuration.tls else { return }
         let fresh = (context: try TLSContext(client: tls), serverName: tls.serverHostnameOverride ?? host)
-        loop.execute { [manager] in manager.tls = fresh }
+        for lane in lanes { lane.loop.execute { [manager = lane.manager] in manager.tls = fresh } }
     }
 
     public func connect() async throws {
-        await withCheckedContinuation { continuation in
-            loop.execute { [manager] in manager.whenShutDown { continuation.resume() } }
+        for lane in lanes {
+            await withCheckedContinuation { continuation in
+                lane.loop.execute { [manager = lane.manager] in manager.whenShutDown { continuation.resume() } }
+            }
         }
     }
 
     public func beginGracefulShutdown() {
-        loop.execute { [manager] in manager.shutdown() }
+        for lane in lanes { lane.loop.execute { [manager = lane.manager] in manager.shutdown() } }
     }
 
     public func withStream<Result: Sendable>(
@@ -98,7 +141,9 @@ public final class HTTP2ClientTransport: ClientTransport {
         options: CallOptions,
         _ body: (RPCStream<RPCResponsePart, RPCRequestPart>) async throws -> Result
     ) async throws -> Result {
-        let manager = self.manager
+        let lane = lane()
+        let manager = lane.manager
+        let loop = lane.loop
         let link = StreamLink()
         let outbox = StreamOutbox(
             highWaterBytes: configuration.http2.maxQueuedOutboundBytesPerStream,

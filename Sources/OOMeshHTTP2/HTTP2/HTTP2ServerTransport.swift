@@ -84,6 +84,9 @@ public final class HTTP2ServerTransport: ServerTransport {
     private let configuration: Configuration
     private let listenFD: Int32
     private let group: EventLoopGroup
+    /// Whether the loops are this transport's own (stopped with it) or a process's shared
+    /// ``MeshEventLoops`` (stopped by their owner).
+    private let ownsLoops: Bool
     /// The TLS context new connections use; replaced by ``reloadTLS()``.
     private let tlsContext: Mutex<TLSContext?>
     private let logger: Logger
@@ -95,9 +98,15 @@ public final class HTTP2ServerTransport: ServerTransport {
     ///
     /// - Throws: ``TLSConfigurationError`` when the TLS files cannot be used, and
     ///   ``SocketError`` when the address cannot be bound.
+    ///
+    /// With `loops`, connections run on that shared group (with the process's client
+    /// transports on the same loops, a handler's downstream calls go out on its own loop:
+    /// no thread switch per hop) and ``Configuration/eventLoopThreads`` and
+    /// ``Configuration/loopStallThreshold`` are the group's; without, the transport starts
+    /// its own loops and stops them when it is done.
     public init(
         host: String = "127.0.0.1", port: Int, configuration: Configuration = .defaults,
-        logger: Logger = Logger(label: "oo.mesh.http2.server")
+        loops: MeshEventLoops? = nil, logger: Logger = Logger(label: "oo.mesh.http2.server")
     ) throws {
         self.tlsContext = Mutex(try configuration.tls.map { configuration throws(TLSConfigurationError) in try TLSContext(server: configuration) })
         self.logger = logger
@@ -106,11 +115,30 @@ public final class HTTP2ServerTransport: ServerTransport {
         self.port = boundPort
         self.configuration = configuration
         self.listenFD = fd
+        if let loops {
+            self.group = loops.group
+            self.ownsLoops = false
+        } else {
+            self.group = EventLoopGroup(
+                count: configuration.eventLoopThreads, name: "oo-server",
+                stallCounters: Self.stallCounters(threshold: configuration.loopStallThreshold, name: "oo-server", logger: logger))
+            self.ownsLoops = true
+        }
+        var limit = rlimit()
+        let files = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 && limit.rlim_cur != rlim_t.max
+            ? Int(clamping: limit.rlim_cur) : Int.max
+        self.connectionLimit = max(1, min(configuration.maxConnections, files - configuration.reservedFileDescriptors))
+    }
+
+    /// Stall counters for loop `index` of a group called `name`: counted, exported as
+    /// `oo_event_loop_stalls_total`/`oo_event_loop_stall_seconds`, logged at most once per
+    /// loop per 10 s.
+    static func stallCounters(threshold: Duration?, name: String, logger: Logger) -> (Int) -> LoopStallCounters? {
         let stallLog = StallLog(logger: logger)
-        self.group = EventLoopGroup(count: configuration.eventLoopThreads, name: "oo-server") { index in
-            configuration.loopStallThreshold.map { threshold in
-                let stalls = Counter(label: "oo_event_loop_stalls_total", dimensions: [("loop", "oo-server-\(index)")])
-                let durations = Metrics.Timer(label: "oo_event_loop_stall_seconds", dimensions: [("loop", "oo-server-\(index)")])
+        return { index in
+            threshold.map { threshold in
+                let stalls = Counter(label: "oo_event_loop_stalls_total", dimensions: [("loop", "\(name)-\(index)")])
+                let durations = Metrics.Timer(label: "oo_event_loop_stall_seconds", dimensions: [("loop", "\(name)-\(index)")])
                 return LoopStallCounters(threshold: threshold) { stall in
                     if stall.ended {
                         stalls.increment()
@@ -120,16 +148,12 @@ public final class HTTP2ServerTransport: ServerTransport {
                 }
             }
         }
-        var limit = rlimit()
-        let files = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 && limit.rlim_cur != rlim_t.max
-            ? Int(clamping: limit.rlim_cur) : Int.max
-        self.connectionLimit = max(1, min(configuration.maxConnections, files - configuration.reservedFileDescriptors))
     }
 
     deinit {
         // A transport that never listened (or has finished) releases its loop threads and
         // its socket. While listening it cannot go away: its listener holds it.
-        for loop in group.loops { loop.stop() }
+        if ownsLoops { for loop in group.loops { loop.stop() } }
         if !state.withLock({ $0.listenerClosed }) { Glibc.close(listenFD) }
     }
 
@@ -182,7 +206,8 @@ public final class HTTP2ServerTransport: ServerTransport {
             logger.warning("Stopping with \(handlers.live) handler tasks still running after the shutdown grace period")
         }
         // The loops' threads end by themselves; wait for them without blocking a thread.
-        await group.shutdown()
+        // Shared loops are their owner's to stop (other transports still use them).
+        if ownsLoops { await group.shutdown() }
     }
 
     /// Loads the TLS files again (a rotated certificate chain, key or CA) for the
@@ -418,5 +443,33 @@ private final class StallLog: Sendable {
         guard let skipped else { return }
         let more = skipped > 0 ? " (and \(skipped) more since the last report)" : ""
         logger.warning("\(stall)\(more); a handler computing or blocking on the loop? Run such a service off the loop (RPCService.handlerExecution).")
+    }
+}
+
+/// The event loops of one process, shared by its server and every client transport it
+/// makes (`oo serve` makes one): a handler runs on the loop of its connection, and its
+/// downstream calls go out on connections of that same loop, so a hop costs no thread
+/// switch. Each client transport keeps a connection per loop. The owner stops the loops
+/// with ``shutdown()`` after the transports are done.
+public final class MeshEventLoops: Sendable {
+    let group: EventLoopGroup
+
+    /// Starts `threads` loops (default: one per core), each timed against `stallThreshold`
+    /// (default 100 ms; nil: not timed) as ``HTTP2ServerTransport/Configuration/loopStallThreshold``.
+    public init(
+        threads: Int = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), stallThreshold: Duration? = .milliseconds(100),
+        logger: Logger = Logger(label: "oo.mesh.http2.loops")
+    ) {
+        group = EventLoopGroup(
+            count: threads, name: "oo-loop",
+            stallCounters: HTTP2ServerTransport.stallCounters(threshold: stallThreshold, name: "oo-loop", logger: logger))
+    }
+
+    /// How many loops there are.
+    public var count: Int { group.loops.count }
+
+    /// Stops the loops and returns once their threads have ended.
+    public func shutdown() async {
+        await group.shutdown()
     }
 }
