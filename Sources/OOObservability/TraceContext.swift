@@ -49,12 +49,30 @@ public struct TraceContext: Sendable, Hashable {
 
     /// `bytes` random bytes as lowercase hex.
     static func randomHex(bytes: Int) -> String {
+        // Eight random bytes per draw from the system generator (one getrandom each, not
+        // one per byte), written as lowercase hex; all zeros is invalid, so drawn again.
         var generator = SystemRandomNumberGenerator()
-        var text = ""
+        let digits: [UInt8] = Array("0123456789abcdef".utf8)
+        var hex = [UInt8]()
+        hex.reserveCapacity(bytes * 2)
         repeat {
-            text = (0..<bytes).map { _ in String(format2: UInt8.random(in: 0...255, using: &generator)) }.joined()
-        } while !text.contains(where: { $0 != "0" })
-        return text
+            hex.removeAll(keepingCapacity: true)
+            var nonZero = false
+            var left = bytes
+            while left > 0 {
+                var word = generator.next()
+                for _ in 0..<min(8, left) {
+                    let byte = UInt8(truncatingIfNeeded: word)
+                    word >>= 8
+                    nonZero = nonZero || byte != 0
+                    hex.append(digits[Int(byte >> 4)])
+                    hex.append(digits[Int(byte & 0xF)])
+                }
+                left -= 8
+            }
+            if nonZero { break }
+        } while true
+        return String(decoding: hex, as: UTF8.self)
     }
 }
 

@@ -71,7 +71,15 @@ public enum ContextFeatures {
     public static func make(
         task: CandidateTask, history: UserHistory, at date: Date, timeZone: TimeZone
     ) -> Oo_Ml_V1_TipFeatures {
-        let (hour, weekday) = localTime(date, in: timeZone)
+        make(task: task, history: history, at: date, localTime: localTime(date, in: timeZone))
+    }
+
+    /// The features of `task` at `date`, whose local hour and weekday are `localTime`
+    /// (``localTime(_:in:)``, computed once for all of a request's candidates).
+    public static func make(
+        task: CandidateTask, history: UserHistory, at date: Date, localTime: (hour: Int, weekday: Int)
+    ) -> Oo_Ml_V1_TipFeatures {
+        let (hour, weekday) = localTime
         var features = Oo_Ml_V1_TipFeatures()
         features.hourOfDay = Int32(hour)
         features.dayOfWeek = Int32(weekday)

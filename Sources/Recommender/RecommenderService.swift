@@ -120,7 +120,9 @@ public final class RecommenderService: Oo_Recommender_V1_Recommender_ServiceProt
         }
         let (zoneName, history) = try await userContext
         let timeZone = zoneName.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")!
-        let features = candidates.map { ContextFeatures.make(task: $0, history: history, at: now, timeZone: timeZone) }
+        // The same moment for every candidate: its local time is worked out once.
+        let local = ContextFeatures.localTime(now, in: timeZone)
+        let features = candidates.map { ContextFeatures.make(task: $0, history: history, at: now, localTime: local) }
         let tipID = UUID().uuidString.lowercased()
 
         let started = ContinuousClock.now
@@ -170,7 +172,7 @@ public final class RecommenderService: Oo_Recommender_V1_Recommender_ServiceProt
             $0.promptVersion = configuration.promptVersion
             $0.scoringLatencyUs = Int64(latency.microseconds)
         }
-        let hour = ContextFeatures.localTime(now, in: timeZone).hour
+        let hour = local.hour
         do {
             try await store.saveTip(
                 tip, category: task.category, hourBlock: ContextFeatures.hourBlock(hour), features: try features[chosen].serializedBytes(),

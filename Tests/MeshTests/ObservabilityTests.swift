@@ -65,6 +65,20 @@ struct ObservabilityTests {
         #expect(PrometheusRegistry.sanitize(name) == expected)
     }
 
+    @Test("trace and span ids: lowercase hex of the asked length, never all zeros, different every time")
+    func traceIDs() {
+        var seen = Set<String>()
+        for _ in 0..<500 {
+            for bytes in [16, 8, 3] {
+                let id = TraceContext.randomHex(bytes: bytes)
+                #expect(id.count == bytes * 2 && id.allSatisfy { "0123456789abcdef".contains($0) }, "\(id)")
+                #expect(id.contains { $0 != "0" })
+                if bytes == 16 { seen.insert(id) }
+            }
+        }
+        #expect(seen.count == 500)
+    }
+
     @Test("the rotating log file never grows past its limit and keeps one old file")
     func rotation() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("oo-log-\(UUID().uuidString)")
