@@ -9,6 +9,7 @@ import OOMesh
 import OOMeshHTTP2
 import OOProcess
 import SwiftProtobuf
+import Synchronization
 import Testing
 
 /// The mesh as `oo up` runs it: each service its own `oo serve` process (the built
@@ -35,57 +36,81 @@ struct MeshProcessTests {
         Array(try String(contentsOfFile: launcher.jwtSecretPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines).utf8)
     }
 
-    @Test("killing and restarting the recommender mid-run loses no reaction the gateway acknowledged")
+    @Test("killing the recommender with SIGKILL under load (16 users at once) loses no reaction the gateway acknowledged")
     func recommenderKilledAndRestarted() async throws {
         let (launcher, directory) = Self.launcher()
         defer { try? FileManager.default.removeItem(at: directory) }
-        var running = try await launcher.start()
+        let started = try await launcher.start()
+        struct Acknowledged: Sendable { var user: Int; var tip: String; var reaction: Oo_Gateway_V1_Reaction }
+        /// What the users and the killer share.
+        final class Shared: Sendable {
+            let running: Mutex<[MeshLauncher.Running]>
+            let acknowledged = Mutex<[Acknowledged]>([])
+            let failures = Mutex(0)
+            init(_ running: [MeshLauncher.Running]) { self.running = Mutex(running) }
+        }
+        let shared = Shared(started)
         do {
             let signer = try JWTSigner(hs256Secret: try Self.secret(launcher))
             let layout = launcher.configuration.layout
-            let users = (0..<4).map { "restart-user-\($0)" }
+            let users = (0..<16).map { "restart-user-\($0)" }
             let tokens = try users.map { user -> Metadata in
                 let token = try signer.sign(subject: user, issuer: "oo-dev", audience: "oo-gateway", expiresAt: Date().addingTimeInterval(600))
                 return ["authorization": .string("Bearer \(token)")]
             }
             let transport = try HTTP2ClientTransport(host: layout.host, port: layout.port(of: "gateway"), configuration: launcher.clientConfiguration)
-            let acknowledged: [(user: Int, tip: String, reaction: Oo_Gateway_V1_Reaction)] = try await withGRPCClient(transport: transport) { client in
+            try await withGRPCClient(transport: transport) { client in
                 let gateway = Oo_Gateway_V1_Gateway_Client(wrapping: client)
                 for token in tokens { _ = try await gateway.importTasks(.with { $0.tasksJson = tasksJSON(40) }, metadata: token) }
-                var acknowledged: [(Int, String, Oo_Gateway_V1_Reaction)] = []
-                var failures = 0
                 let options = CallOptions(timeout: .seconds(3))
-                for round in 0..<30 {
-                    if round == 12 {
-                        // Kill -9 the recommender: no graceful anything.
-                        let index = running.firstIndex { $0.service.name == "recommender" }!
-                        running[index].process.signal(SIGKILL)
-                        _ = await running[index].process.exitStatus()
-                    }
-                    if round == 16 {
-                        let index = running.firstIndex { $0.service.name == "recommender" }!
-                        running[index] = try await launcher.restart(running[index].service)
-                    }
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    // Every user at once, tip then reaction, for a bounded number of rounds.
                     for (user, token) in tokens.enumerated() {
-                        do {
-                            let tip = try await gateway.getNextTip(.init(), metadata: token, options: options).tip
-                            let reaction: Oo_Gateway_V1_Reaction = [.done, .snooze, .dismiss][(round + user) % 3]
-                            let answer = try await gateway.react(.with {
-                                $0.tipID = tip.tipID
-                                $0.reaction = reaction
-                            }, metadata: token, options: options)
-                            if !answer.duplicate { acknowledged.append((user, tip.tipID, reaction)) }
-                        } catch let error as RPCError {
-                            #expect(error.code == .unavailable, "while the recommender is down calls fail UNAVAILABLE, got \(error)")
-                            failures += 1
+                        group.addTask {
+                            // 25 acknowledged rounds each (a user has 40 tasks; each reaction
+                            // takes one out of the candidates), failures not counted, bounded
+                            // by a deadline.
+                            var round = 0
+                            let deadline = ContinuousClock.now + .seconds(60)
+                            while round < 25, ContinuousClock.now < deadline {
+                                do {
+                                    let tip = try await gateway.getNextTip(.init(), metadata: token, options: options).tip
+                                    let reaction: Oo_Gateway_V1_Reaction = [.done, .snooze, .dismiss][(round + user) % 3]
+                                    let answer = try await gateway.react(.with {
+                                        $0.tipID = tip.tipID
+                                        $0.reaction = reaction
+                                    }, metadata: token, options: options)
+                                    if !answer.duplicate { shared.acknowledged.withLock { $0.append(.init(user: user, tip: tip.tipID, reaction: reaction)) } }
+                                    round += 1
+                                } catch let error as RPCError {
+                                    #expect(error.code == .unavailable, "while the recommender is down calls fail UNAVAILABLE, got \(error)")
+                                    shared.failures.withLock { $0 += 1 }
+                                    try await Task.sleep(for: .milliseconds(50))
+                                }
+                            }
                         }
                     }
+                    // Mid-load: kill -9 the recommender (no graceful anything), then start it again.
+                    group.addTask {
+                        let deadline = ContinuousClock.now + .seconds(30)
+                        while shared.acknowledged.withLock({ $0.count }) < 100, ContinuousClock.now < deadline {
+                            try await Task.sleep(for: .milliseconds(10))
+                        }
+                        let victim = shared.running.withLock { $0.first { $0.service.name == "recommender" }! }
+                        victim.process.signal(SIGKILL)
+                        _ = await victim.process.exitStatus()
+                        try await Task.sleep(for: .milliseconds(300))
+                        let restarted = try await launcher.restart(victim.service)
+                        shared.running.withLock { entries in
+                            entries[entries.firstIndex { $0.service.name == "recommender" }!] = restarted
+                        }
+                    }
+                    try await group.waitForAll()
                 }
-                #expect(failures > 0, "some calls must have met the dead recommender")
-                return acknowledged
             }
-            // 120 attempts; those while the recommender was down or being reconnected to fail.
-            #expect(acknowledged.count >= 40, "only \(acknowledged.count) reactions acknowledged")
+            let acknowledgedNow = shared.acknowledged.withLock { $0 }
+            #expect(shared.failures.withLock { $0 } > 0, "some calls must have met the dead recommender")
+            #expect(acknowledgedNow.count >= 200, "only \(acknowledgedNow.count) reactions acknowledged")
             // Every acknowledged reaction is in the (restarted) recommender's history.
             let check = try HTTP2ClientTransport(host: layout.host, port: layout.port(of: "gateway"), configuration: launcher.clientConfiguration)
             try await withGRPCClient(transport: check) { client in
@@ -109,17 +134,18 @@ struct MeshProcessTests {
                         guard let last = page.tips.last, page.tips.count == 200 else { break }
                         before = last.tipID
                     }
-                    for entry in acknowledged where entry.user == user {
+                    for entry in acknowledgedNow where entry.user == user {
                         #expect(stored[entry.tip] == entry.reaction, "acknowledged reaction to \(entry.tip) lost")
                     }
                 }
             }
         } catch {
-            await MeshLauncher.stop(running, timeout: .seconds(10))
+            await MeshLauncher.stop(shared.running.withLock { $0 }, timeout: .seconds(10))
             throw error
         }
-        await MeshLauncher.stop(running, timeout: .seconds(10))
-        #expect(running.allSatisfy { $0.process.hasExited })
+        let final = shared.running.withLock { $0 }
+        await MeshLauncher.stop(final, timeout: .seconds(10))
+        #expect(final.allSatisfy { $0.process.hasExited })
     }
 
     @Test("oo simulate on its own mesh: tips served by both policies, nothing fails, the chart is written, nothing is left running")
