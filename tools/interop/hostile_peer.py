@@ -277,6 +277,15 @@ class SocketPeer(Peer):
             events = self.conn.receive_data(data)
         except h2.exceptions.ProtocolError as error:
             self.closed = True
+            # After the server's GOAWAY (RFC 9113 §6.8) it may still send frames for the
+            # streams it had (RST_STREAM, say); h2 closes its state machine on GOAWAY and
+            # refuses them. That is the connection ending, not a server at fault: the
+            # caller reconnects. (The GOAWAY and those frames can come in one read, so the
+            # GOAWAY event itself may be lost with the exception: its code is then unknown, -1.)
+            if self.conn.state_machine.state == h2.connection.ConnectionState.CLOSED:
+                if self.goaway is None:
+                    self.goaway = -1
+                return False
             raise RuntimeError(f"h2 rejected the server's frames: {error!r}")
         for event in events:
             self.handle(event)
