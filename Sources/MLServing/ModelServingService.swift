@@ -147,7 +147,7 @@ public final class ModelServingService: Oo_Ml_V1_ModelServing_ServiceProtocol, S
     /// log after it, on the database's queue.
     private static func restore(_ configuration: MLServingConfiguration, _ database: ModelDatabase, _ logger: Logger) async throws(MLServingError) -> PolicyEngine {
         do {
-            return try await database.store.read { db in
+            return try await database.store.exclusive { db in
                 let snapshots = try ModelDatabase.snapshots(db)
                 var slots: [PolicyEngine.Slot] = []
                 var after: [String: Int64] = [:]
@@ -335,7 +335,7 @@ public final class ModelServingService: Oo_Ml_V1_ModelServing_ServiceProtocol, S
     }
 
     private func existingModelRecord() async throws -> Oo_Ml_V1_ModelArtifact? {
-        try await database.store.read { db in try ModelDatabase.model(db) }
+        try await database.store.exclusive { db in try ModelDatabase.model(db) }
     }
 
     /// The recorded model: its id and the feature schema it was trained on; nil before
@@ -419,7 +419,7 @@ public final class ModelServingService: Oo_Ml_V1_ModelServing_ServiceProtocol, S
         let (userID, requestID) = (request.userID, request.requestID)
         let (engine, snapshotEvery, logger) = (engine, configuration.snapshotEvery, logger)
         let updates = try await storage {
-            try await database.store.read { db in
+            try await database.store.exclusive { db in
                 // On the store's queue: log, commit, then learn — in sequence order.
                 if let refusal = engine.refusal(forLearning: arm) {
                     throw RPCError(code: .resourceExhausted, message: refusal.description)
@@ -460,7 +460,7 @@ public final class ModelServingService: Oo_Ml_V1_ModelServing_ServiceProtocol, S
         }
         let (userID, engine) = (request.userID, engine)
         let deleted = try await storage {
-            try await database.store.read { db in
+            try await database.store.exclusive { db in
                 // On the store's queue, so no update is applied meanwhile.
                 let count = try db.transaction { () throws -> Int64 in
                     let count = try db.query("SELECT COUNT(*) FROM update_log WHERE user_id = ?", [.text(userID)]).first?.first?.integer ?? 0
@@ -497,7 +497,7 @@ public final class ModelServingService: Oo_Ml_V1_ModelServing_ServiceProtocol, S
         guard first else { return }
         let engine = engine
         do {
-            try await database.store.read { db in
+            try await database.store.exclusive { db in
                 if engine.progress.withLock({ $0.sinceSnapshot }) > 0 { try Self.takeSnapshot(db, engine, compact: true) }
             }
         } catch {

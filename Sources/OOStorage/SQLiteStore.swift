@@ -118,17 +118,11 @@ public final class SQLiteStore: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` (schema changes: `ALTER TABLE …` for files made by an older version) on
-    /// the writer before the store is used; synchronous, for initializers.
+    /// Runs `body` (schema changes: `ALTER TABLE …` for files made by an older version) in
+    /// one transaction on the writer, for an initializer, before the store is shared (as the
+    /// schema is run in ``init(path:label:schema:readerCount:)``).
     public func migrate(_ body: (SQLiteDatabase) throws -> Void) throws {
-        try writerQueue.sync { try writer.transaction { try body(writer) } }
-    }
-
-    /// The old name of ``exclusive(_:)``, for reads that must see every write before them
-    /// in the writer's order.
-    @discardableResult
-    public func read<Value: Sendable>(_ body: @escaping @Sendable (SQLiteDatabase) throws -> Value) async throws -> Value {
-        try await exclusive(body)
+        try writer.transaction { try body(writer) }
     }
 
     /// Runs `body` atomically in a write transaction, group-committed with the writes
@@ -157,14 +151,15 @@ public final class SQLiteStore: @unchecked Sendable {
 
     /// On the writer's queue: commits the writes waiting, up to ``maxWritesPerCommit`` at once.
     private func drain() {
-        let batch: [PendingWrite] = pending.withLock { queue in
+        let (batch, more): ([PendingWrite], Bool) = pending.withLock { queue in
             let taken = Array(queue.writes.prefix(Self.maxWritesPerCommit))
             queue.writes.removeFirst(taken.count)
+            // Writes left over (more than one commit takes) keep the drain scheduled: this
+            // one schedules the next. Otherwise the next write() schedules it.
             queue.drainScheduled = !queue.writes.isEmpty
-            return taken
+            return (taken, queue.drainScheduled)
         }
-        // More arrived than one commit takes: the next drain follows this one.
-        defer { if pending.withLock({ $0.drainScheduled }) { writerQueue.async { self.drain() } } }
+        defer { if more { writerQueue.async { self.drain() } } }
         guard !batch.isEmpty else { return }
         let full = batch.contains { $0.durability == .powerLoss }
         do {

@@ -152,12 +152,6 @@ final class RecommenderStore: Sendable {
         }
     }
 
-    func timezone(user: String) async throws -> String? {
-        try await store.snapshotRead { database in
-            try database.query("SELECT timezone FROM users WHERE user_id = ?", [.text(user)]).first?.first?.text
-        }
-    }
-
     /// Inserts or updates `tasks`; nil (and nothing written) when the user would hold more
     /// than `limit` tasks.
     func importTasks(user: String, tasks: [Oo_Recommender_V1_Task], limit: Int) async throws -> (imported: Int, updated: Int)? {
@@ -231,11 +225,6 @@ final class RecommenderStore: Sendable {
             let timezone = try database.query("SELECT timezone FROM users WHERE user_id = ?", [.text(user)]).first?.first?.text
             return (timezone, try Self.history(database, user: user, at: at))
         }
-    }
-
-    /// The user's reaction history at `at`.
-    func history(user: String, at: Date) async throws -> UserHistory {
-        try await store.snapshotRead { database in try Self.history(database, user: user, at: at) }
     }
 
     /// The tallies by category, project and hour block (kept up to date by each reaction:
