@@ -32,6 +32,22 @@ struct MeshProcessTests {
     /// elsewhere in the tests cannot take them; the launcher refuses a taken one.
     static func basePort() -> Int { Int.random(in: 12_000...30_000) / 10 * 10 }
 
+    /// Starts `launcher`'s mesh, runs `body` with its processes, and stops them whether
+    /// `body` returns or throws.
+    static func withRunningMesh<Result>(
+        _ launcher: MeshLauncher, _ body: ([MeshLauncher.Running]) async throws -> Result
+    ) async throws -> Result {
+        let running = try await launcher.start()
+        do {
+            let result = try await body(running)
+            await MeshLauncher.stop(running, timeout: .seconds(10))
+            return result
+        } catch {
+            await MeshLauncher.stop(running, timeout: .seconds(10))
+            throw error
+        }
+    }
+
     static func secret(_ launcher: MeshLauncher) throws -> [UInt8] {
         Array(try String(contentsOfFile: launcher.jwtSecretPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines).utf8)
     }
@@ -252,8 +268,7 @@ extension MeshProcessTests {
     func secureByDefault() async throws {
         let (launcher, directory) = Self.launcher()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let running = try await launcher.start()
-        do {
+        try await Self.withRunningMesh(launcher) { running in
             let certs = launcher.certificates
             let serverOnly = ClientTLSConfiguration(trustRootsPath: certs.caCertificatePath)
             for service in MeshLayout.services {
@@ -277,19 +292,14 @@ extension MeshProcessTests {
                     ["list", launcher.configuration.layout.address(of: service.name)], tls: ["--cacert", certs.caCertificatePath], expectFailure: true)
                 #expect(grpcio["failed"] as? Bool == true, "\(service.name) answered grpcio without a certificate: \(grpcio)")
             }
-        } catch {
-            await MeshLauncher.stop(running, timeout: .seconds(10))
-            throw error
         }
-        await MeshLauncher.stop(running, timeout: .seconds(10))
     }
 
     @Test("authorization by workload identity: the notifier's certificate may not erase users or train the model; the gateway's and the recommender's may")
     func authorizationByIdentity() async throws {
         let (launcher, directory) = Self.launcher()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let running = try await launcher.start()
-        do {
+        try await Self.withRunningMesh(launcher) { running in
             let layout = launcher.configuration.layout
             let certs = launcher.certificates
             func client(as name: String, to service: String) throws -> HTTP2ClientTransport {
@@ -326,19 +336,14 @@ extension MeshProcessTests {
             // The denial is logged, naming the caller and the method.
             let log = try String(contentsOfFile: running.first { $0.service.name == "ml-serving" }!.logPath, encoding: .utf8)
             #expect(log.contains("spiffe://oo.local/notifier may not call /oo.ml.v1.ModelServing/Update"), "\(log.suffix(2000))")
-        } catch {
-            await MeshLauncher.stop(running, timeout: .seconds(10))
-            throw error
         }
-        await MeshLauncher.stop(running, timeout: .seconds(10))
     }
 
     @Test("every service answers grpcio's reflection client (list, describe) and a JSON call through the gateway works")
     func reflectionOnEveryService() async throws {
         let (launcher, directory) = Self.launcher()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let running = try await launcher.start()
-        do {
+        try await Self.withRunningMesh(launcher) { running in
             let layout = launcher.configuration.layout
             for service in MeshLayout.services {
                 let listed = try await Self.reflectionClient(["list", layout.address(of: service.name)], tls: Self.operatorFlags(launcher))
@@ -366,11 +371,7 @@ extension MeshProcessTests {
             #expect((tip["tip"] as? [String: Any])?["content"] as? String == "water the plants", "\(tip)")
             let refused = try await Self.reflectionClient(["call", gateway, "oo.gateway.v1.Gateway/GetNextTip", "{}"], tls: Self.operatorFlags(launcher))
             #expect(refused["error"] as? String == "UNAUTHENTICATED", "\(refused)")
-        } catch {
-            await MeshLauncher.stop(running, timeout: .seconds(10))
-            throw error
         }
-        await MeshLauncher.stop(running, timeout: .seconds(10))
     }
 }
 
@@ -390,8 +391,7 @@ extension MeshProcessTests {
     func tracingAndMetrics() async throws {
         let (launcher, directory) = Self.launcher()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let running = try await launcher.start()
-        do {
+        try await Self.withRunningMesh(launcher) { running in
             let layout = launcher.configuration.layout
             let token = try JWTSigner(hs256Secret: try Self.secret(launcher)).sign(
                 subject: "traced-user", issuer: "oo-dev", audience: "oo-gateway", expiresAt: Date().addingTimeInterval(600))
@@ -429,11 +429,7 @@ extension MeshProcessTests {
             }
             let missing = try await Self.httpGet(port: layout.adminPort(of: "gateway"), path: "/metrics").isEmpty
             #expect(!missing)
-        } catch {
-            await MeshLauncher.stop(running, timeout: .seconds(10))
-            throw error
         }
-        await MeshLauncher.stop(running, timeout: .seconds(10))
     }
 }
 

@@ -28,8 +28,7 @@ extension MeshProcessTests {
         var configuration = launcher.configuration
         configuration.extraArguments["gateway"] = ["--jwt-jwks", jwksPath, "--jwt-reload-interval", "0.2"]
         launcher = MeshLauncher(configuration: configuration)
-        let running = try await launcher.start()
-        do {
+        try await Self.withRunningMesh(launcher) { running in
             func token(_ secret: [UInt8], kid: String?, lifetime: TimeInterval = 600) throws -> String {
                 try JWTSigner(hs256Secret: secret, keyID: kid).sign(
                     subject: "rotating-user", issuer: "oo-dev", audience: "oo-gateway",
@@ -117,10 +116,6 @@ extension MeshProcessTests {
             let log = try String(contentsOfFile: running.first { $0.service.name == "gateway" }!.logPath, encoding: .utf8)
             #expect(log.contains("token keys reloaded (the key files changed): 2 keys"), "\(log.suffix(2000))")
             #expect(log.contains("token keys not reloaded"), "\(log.suffix(2000))")
-        } catch {
-            await MeshLauncher.stop(running, timeout: .seconds(10))
-            throw error
         }
-        await MeshLauncher.stop(running, timeout: .seconds(10))
     }
 }

@@ -179,7 +179,7 @@ struct StorageTests {
             try await store.saveTip(tip, category: index == 2 ? "errand" : "chores", hourBlock: 3, features: Data(), decision: .init(candidates: Data(), scores: Data()))
             #expect(try await store.recordReaction(user: "ada", tipID: tip.tipID, reaction: reaction, reward: 1, at: now).isRecorded)
         }
-        let expected = try await store.history(user: "ada", at: now)
+        let expected = try await store.context(user: "ada", at: now).history
         #expect(expected.byCategory == ["chores": .init(shown: 2, done: 2), "errand": .init(shown: 1, done: 0)])
         #expect(expected.byProject == ["work": .init(shown: 2, done: 2), "home": .init(shown: 1, done: 0)])
         #expect(expected.byHourBlock == [3: .init(shown: 3, done: 2)])
@@ -188,13 +188,13 @@ struct StorageTests {
         let raw = try SQLiteDatabase(path: path)
         try raw.execute("DELETE FROM history_tallies; PRAGMA user_version = 1;")
         store = try RecommenderStore(path: path)
-        #expect(try await store.history(user: "ada", at: now) == expected)
+        #expect(try await store.context(user: "ada", at: now).history == expected)
         // Done tasks (t1, t3) leave room under the cap: 2 open + 8 new = 10.
         let more: [Oo_Recommender_V1_Task] = (5...12).map { index in .with { $0.taskID = "t\(index)"; $0.content = "task" } }
         #expect(try await store.importTasks(user: "ada", tasks: more, limit: 10) != nil)
         #expect(try await store.importTasks(user: "ada", tasks: [.with { $0.taskID = "t13"; $0.content = "one too many" }], limit: 10) == nil)
         _ = try await store.deleteUser("ada")
-        #expect(try await store.history(user: "ada", at: now) == UserHistory())
+        #expect(try await store.context(user: "ada", at: now).history == UserHistory())
     }
 }
 
