@@ -79,6 +79,18 @@ struct ObservabilityTests {
         #expect(seen.count == 500)
     }
 
+    @Test("a log line's time is what Date.formatted(.iso8601) writes, for the current second and far from it", arguments: [
+        0, 59, 951_782_400, 1_796_665_565, 4_102_444_799, 253_402_300_799,
+    ])
+    func logTimestamp(second: Int) {
+        #expect(LogTimestamp.text(second: second) == Date(timeIntervalSince1970: Double(second)).formatted(.iso8601))
+        // Asked again for the same second: the kept text.
+        #expect(LogTimestamp.text(second: second) == Date(timeIntervalSince1970: Double(second)).formatted(.iso8601))
+        let now = Date()
+        let text = LogTimestamp.now()
+        #expect([now, now.addingTimeInterval(1)].map { $0.formatted(.iso8601) }.contains(text), "\(text)")
+    }
+
     @Test("the rotating log file never grows past its limit and keeps one old file")
     func rotation() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("oo-log-\(UUID().uuidString)")
