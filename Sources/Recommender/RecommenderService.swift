@@ -123,7 +123,7 @@ public final class RecommenderService: Oo_Recommender_V1_Recommender_ServiceProt
         // The same moment for every candidate: its local time is worked out once.
         let local = ContextFeatures.localTime(now, in: timeZone)
         let features = candidates.map { ContextFeatures.make(task: $0, history: history, at: now, localTime: local) }
-        let tipID = UUID().uuidString.lowercased()
+        let tipID = RandomIdentifier.uuidString()
 
         let started = ContinuousClock.now
         let scores: Oo_Ml_V1_ScoreResponse
