@@ -30,6 +30,9 @@ final class RecommenderStore: Sendable {
                 done INTEGER NOT NULL DEFAULT 0,
                 PRIMARY KEY (user_id, task_id)
             );
+            -- A user's open tasks in candidate order (see candidates(…)): the query walks
+            -- this index and stops at its limit, whatever the number of done tasks.
+            CREATE INDEX IF NOT EXISTS tasks_open ON tasks (user_id, done, priority DESC, due_unix_ms = 0, due_unix_ms, task_id);
             CREATE TABLE IF NOT EXISTS tips (
                 tip_id TEXT PRIMARY KEY,
                 user_id TEXT NOT NULL,
@@ -194,19 +197,23 @@ final class RecommenderStore: Sendable {
         }
     }
 
+    /// The candidates' query: (user, snoozed since, dismissed since, limit). Its order is
+    /// the `tasks_open` index's, so SQLite walks the index and stops at the limit.
+    static let candidatesQuery = """
+        SELECT t.task_id, t.content, t.project, t.labels, t.priority, t.due_unix_ms FROM tasks t
+        WHERE t.user_id = ? AND t.done = 0 AND NOT EXISTS (
+            SELECT 1 FROM tips p WHERE p.user_id = t.user_id AND p.task_id = t.task_id AND (
+                (p.reaction = 2 AND p.reacted_unix_ms > ?) OR (p.reaction = 3 AND p.reacted_unix_ms > ?)))
+        ORDER BY t.priority DESC, t.due_unix_ms = 0, t.due_unix_ms, t.task_id
+        LIMIT ?
+        """
+
     /// The user's open tasks that may be suggested at `at`: not done, not snoozed or
     /// dismissed recently; most urgent first, at most `limit`.
     func candidates(user: String, at: Date, snoozedSince: Date, dismissedSince: Date, limit: Int) async throws -> [CandidateTask] {
         try await store.snapshotRead { database in
             let rows = try database.query(
-                """
-                SELECT t.task_id, t.content, t.project, t.labels, t.priority, t.due_unix_ms FROM tasks t
-                WHERE t.user_id = ? AND t.done = 0 AND NOT EXISTS (
-                    SELECT 1 FROM tips p WHERE p.user_id = t.user_id AND p.task_id = t.task_id AND (
-                        (p.reaction = 2 AND p.reacted_unix_ms > ?) OR (p.reaction = 3 AND p.reacted_unix_ms > ?)))
-                ORDER BY t.priority DESC, CASE WHEN t.due_unix_ms = 0 THEN 1 ELSE 0 END, t.due_unix_ms, t.task_id
-                LIMIT ?
-                """,
+                Self.candidatesQuery,
                 [.text(user), .integer(Self.ms(snoozedSince)), .integer(Self.ms(dismissedSince)), .integer(Int64(limit))])
             return rows.map { row in
                 let labels = row[3].text ?? ""

@@ -196,6 +196,30 @@ struct StorageTests {
         _ = try await store.deleteUser("ada")
         #expect(try await store.context(user: "ada", at: now).history == UserHistory())
     }
+
+    @Test("candidates come most urgent first (priority, then due date, undated last) from an index walk that stops at the limit, whatever the number of done tasks")
+    func candidatesByIndex() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("oo-cand-\(UUID().uuidString).sqlite").path
+        defer { Self.remove(path) }
+        let store = try RecommenderStore(path: path)
+        let tasks: [Oo_Recommender_V1_Task] = [
+            .with { $0.taskID = "low"; $0.content = "a"; $0.priority = 1; $0.dueUnixMs = 1_000 },
+            .with { $0.taskID = "urgent-undated"; $0.content = "b"; $0.priority = 4 },
+            .with { $0.taskID = "urgent-late"; $0.content = "c"; $0.priority = 4; $0.dueUnixMs = 9_000 },
+            .with { $0.taskID = "urgent-soon"; $0.content = "d"; $0.priority = 4; $0.dueUnixMs = 2_000 },
+            .with { $0.taskID = "mid"; $0.content = "e"; $0.priority = 2 },
+        ]
+        _ = try await store.importTasks(user: "ada", tasks: tasks, limit: 10)
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let order = try await store.candidates(user: "ada", at: now, snoozedSince: now, dismissedSince: now, limit: 4).map(\.taskID)
+        #expect(order == ["urgent-soon", "urgent-late", "urgent-undated", "mid"])
+        // The plan: the tasks_open index in order, no sort of all the user's tasks.
+        let raw = try SQLiteDatabase(path: path)
+        let plan = try raw.query("EXPLAIN QUERY PLAN " + RecommenderStore.candidatesQuery, [.text("ada"), .integer(0), .integer(0), .integer(50)])
+            .compactMap { $0.last?.text }
+        #expect(plan.contains { $0.contains("USING INDEX tasks_open") }, "plan: \(plan)")
+        #expect(!plan.contains { $0.contains("TEMP B-TREE") }, "plan: \(plan)")
+    }
 }
 
 extension RecommenderStore.ReactionOutcome {
