@@ -83,29 +83,36 @@ public struct NotifierService: Oo_Notifier_V1_Notifier_ServiceProtocol {
                 message: "DeliverRequest.at_unix_ms must be milliseconds since the Unix epoch up to \(Self.maxAtUnixMS) (9999-12-31), or 0 for now; it is \(request.atUnixMs).")
         }
         let requestedAt = request.atUnixMs != 0 ? request.atUnixMs : core.clock.nowUnixMilliseconds()
-        let preferences = try await storage { try await core.store.preferences(userID: request.userID) } ?? .defaults
-        var record = DeliveryRecord(
-            id: UUID().uuidString.lowercased(), userID: request.userID, tipID: request.tipID, title: request.title,
-            state: .queued, requestedUnixMS: requestedAt, deliverAtUnixMS: requestedAt, sentUnixMS: 0, attempts: 0,
-            lastError: "", nextAttemptUnixMS: nil, channelsSent: [])
-        switch core.quietHours(preferences, userID: request.userID).decision(atUnixMilliseconds: requestedAt) {
-        case .sendNow where request.enqueueOnly:
-            // Recorded due now; the dispatcher (woken below) sends it.
-            record.nextAttemptUnixMS = core.clock.nowUnixMilliseconds()
-        case .sendNow:
-            // Recorded before it is sent, and kept from the dispatcher while this call sends
-            // it: if the process dies mid-send, the dispatcher sends it after the lease.
-            record.nextAttemptUnixMS = core.clock.nowUnixMilliseconds() + core.leaseMS
-        case .deferUntil(let end):
-            record.state = .deferred
-            record.deliverAtUnixMS = end
-            record.nextAttemptUnixMS = end
-        }
-        let outcome = try await storage { [record] in
+        let (core, enqueueOnly) = (core, request.enqueueOnly)
+        let (id, userID, tipID, title) = (RandomIdentifier.uuidString(), request.userID, request.tipID, request.title)
+        // Made from the user's preferences inside the store's transaction (one trip, not two).
+        let (outcome, stored) = try await storage {
             try await core.store.record(
-                record, dedupeWindowMS: configuration.dedupeWindow.wholeMilliseconds,
-                maxPending: configuration.maxPendingDeliveriesPerUser)
+                userID: userID, dedupeWindowMS: configuration.dedupeWindow.wholeMilliseconds,
+                maxPending: configuration.maxPendingDeliveriesPerUser
+            ) { stored in
+                var record = DeliveryRecord(
+                    id: id, userID: userID, tipID: tipID, title: title, state: .queued, requestedUnixMS: requestedAt,
+                    deliverAtUnixMS: requestedAt, sentUnixMS: 0, attempts: 0, lastError: "", nextAttemptUnixMS: nil,
+                    channelsSent: [])
+                switch core.quietHours(stored ?? .defaults, userID: userID).decision(atUnixMilliseconds: requestedAt) {
+                case .sendNow where enqueueOnly:
+                    // Recorded due now; the dispatcher (woken below) sends it.
+                    record.nextAttemptUnixMS = core.clock.nowUnixMilliseconds()
+                case .sendNow:
+                    // Recorded before it is sent, and kept from the dispatcher while this call sends
+                    // it: if the process dies mid-send, the dispatcher sends it after the lease.
+                    record.nextAttemptUnixMS = core.clock.nowUnixMilliseconds() + core.leaseMS
+                case .deferUntil(let end):
+                    record.state = .deferred
+                    record.deliverAtUnixMS = end
+                    record.nextAttemptUnixMS = end
+                }
+                return record
+            }
         }
+        let preferences = stored ?? .defaults
+        let record: DeliveryRecord
         switch outcome {
         case .duplicate(let original):
             return Self.response(original, status: .duplicate)
@@ -113,8 +120,8 @@ public struct NotifierService: Oo_Notifier_V1_Notifier_ServiceProtocol {
             throw RPCError(
                 code: .resourceExhausted,
                 message: "User '\(request.userID)' already has \(pending) deliveries waiting (deferred or being retried); at most \(configuration.maxPendingDeliveriesPerUser) may wait at once. Retry once some have been sent, or fix the user's webhook.")
-        case .recorded:
-            break
+        case .recorded(let recorded):
+            record = recorded
         }
         if record.state == .deferred {
             return Self.response(record, status: .deferred)

@@ -159,8 +159,16 @@ final class NotifierStore: Sendable {
     ///
     /// Durable against kill -9, not power loss (a delivery is as durable as the tip it
     /// announces; no fsync of its own, group-committed).
-    func record(_ record: DeliveryRecord, dedupeWindowMS: Int64, maxPending: Int) async throws -> RecordOutcome {
+    ///
+    /// The record is made by `make` from the user's preferences (nil when never set), read in
+    /// the same transaction: one trip to the store per Deliver, not a read and then a write.
+    func record(
+        userID: String, dedupeWindowMS: Int64, maxPending: Int, make: @escaping @Sendable (StoredPreferences?) -> DeliveryRecord
+    ) async throws -> (outcome: RecordOutcome, preferences: StoredPreferences?) {
         try await store.write(durability: .processCrash) { database in
+            let preferences = try Self.preferences(database, userID: userID)
+            let record = make(preferences)
+            precondition(record.userID == userID, "a delivery is recorded under its own user")
             if dedupeWindowMS > 0 {
                 let (low, lowOverflow) = record.requestedUnixMS.subtractingReportingOverflow(dedupeWindowMS)
                 let (high, highOverflow) = record.requestedUnixMS.addingReportingOverflow(dedupeWindowMS)
@@ -174,17 +182,17 @@ final class NotifierStore: Sendable {
                         .text(record.userID), .text(record.tipID), .integer(lowOverflow ? .min : low),
                         .integer(highOverflow ? .max : high),
                     ])
-                if let row = rows.first, let original = Self.record(row) { return .duplicate(original) }
+                if let row = rows.first, let original = Self.record(row) { return (.duplicate(original), preferences) }
             }
             let pending =
                 try database.query(
                     "SELECT COUNT(*) FROM deliveries WHERE user_id = ? AND next_attempt_unix_ms IS NOT NULL",
                     [.text(record.userID)]
                 ).first?.first?.integer ?? 0
-            if pending >= Int64(maxPending) { return .tooManyPending(pending) }
+            if pending >= Int64(maxPending) { return (.tooManyPending(pending), preferences) }
             try database.query(
                 "INSERT INTO deliveries (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", Self.values(record))
-            return .recorded(record)
+            return (.recorded(record), preferences)
         }
     }
 
