@@ -361,8 +361,13 @@ public final class ModelServingService: Oo_Ml_V1_ModelServing_ServiceProtocol, S
                 code: .invalidArgument,
                 message: "ScoreRequest.candidates[\(index)] (candidate_id '\(request.candidates[index].candidateID)') has no features; every candidate needs its TipFeatures.")
         }
+        // Encoded once: measured here, and the same bytes go to the served-feature log.
+        var encoded: [Data] = []
+        encoded.reserveCapacity(request.candidates.count)
         for (index, candidate) in request.candidates.enumerated() {
-            let size = try candidate.features.serializedData().count
+            let bytes = try candidate.features.serializedData()
+            encoded.append(bytes)
+            let size = bytes.count
             guard size <= Self.maxFeatureBytes else {
                 throw RPCError(
                     code: .invalidArgument,
@@ -373,7 +378,7 @@ public final class ModelServingService: Oo_Ml_V1_ModelServing_ServiceProtocol, S
         response.policies = try scoreOnly(request.candidates)
         if case .admitted(let schemaID) = status { response.featureSchemaID = schemaID }
         servedLog?.append(
-            requestID: request.requestID, schemaID: servingSchemaID, features: request.candidates.map(\.features),
+            requestID: request.requestID, schemaID: servingSchemaID, encodedFeatures: encoded,
             timestampMs: ModelDatabase.now())
         return response
     }

@@ -31,8 +31,21 @@ final class ServedFeatureLogWriter: Sendable {
     private let logger: Logger
     /// Touched only on `queue`; the mutex makes that checkable (it is never contended).
     private let file: Mutex<File?>
-    /// Records and bytes enqueued but not yet written.
-    private let pending = Mutex((records: 0, bytes: 0))
+    /// Records enqueued and not yet written, and their bytes.
+    private struct Pending {
+        var records = 0
+        var bytes = 0
+        /// Encoded requests waiting for the next drain, with their record counts.
+        var chunks: [(bytes: [UInt8], records: Int)] = []
+        /// A drain is scheduled on `queue`.
+        var scheduled = false
+    }
+
+    /// How long a drain waits after the first waiting request, so that the requests of a
+    /// burst share one wakeup of the writer (not one per Score). Records are in the file at
+    /// most this late; ``flush()`` does not wait for it.
+    static let batchDelay = DispatchTimeInterval.milliseconds(5)
+    private let pending = Mutex(Pending())
     private let dropped = Mutex(0)
 
     /// Opens (creating if needed) the log at `path` for appending.
@@ -49,11 +62,12 @@ final class ServedFeatureLogWriter: Sendable {
     /// Records dropped because the queue was full or a write failed.
     var droppedRecords: Int { dropped.withLock { $0 } }
 
-    /// Enqueues one record per feature message; returns false (and counts them dropped)
+    /// Enqueues one record per feature message (each already encoded: Score measures them
+    /// anyway, so they are encoded once); returns false (and counts them dropped)
     /// when the queue is full (by records or by bytes). The records are encoded here, on
     /// the caller's thread, so what waits is exactly what is counted.
     @discardableResult
-    func append(requestID: String, schemaID: String, features: [Oo_Ml_V1_TipFeatures], timestampMs: Int64) -> Bool {
+    func append(requestID: String, schemaID: String, encodedFeatures features: [Data], timestampMs: Int64) -> Bool {
         var bytes: [UInt8] = []
         var encodingFailures = 0
         for message in features {
@@ -62,7 +76,7 @@ final class ServedFeatureLogWriter: Sendable {
             record.requestID = requestID
             record.timestampUnixMs = timestampMs
             do {
-                record.features = try message.serializedData()
+                record.features = message
                 let body: [UInt8] = try record.serializedBytes()
                 Self.appendVarint(UInt64(body.count), to: &bytes)
                 bytes += body
@@ -72,13 +86,15 @@ final class ServedFeatureLogWriter: Sendable {
         }
         if encodingFailures > 0 { dropped.withLock { $0 += encodingFailures } }
         let (count, size) = (features.count, bytes.count)
-        let accepted = pending.withLock { pending in
-            guard pending.records + count <= maxPending, pending.bytes + size <= maxPendingBytes else { return false }
+        let accepted = pending.withLock { pending -> Bool? in
+            guard pending.records + count <= maxPending, pending.bytes + size <= maxPendingBytes else { return nil }
             pending.records += count
             pending.bytes += size
-            return true
+            pending.chunks.append((bytes, count))
+            defer { pending.scheduled = true }
+            return !pending.scheduled
         }
-        guard accepted else {
+        guard let schedule = accepted else {
             let total = dropped.withLock { dropped in
                 dropped += count
                 return dropped
@@ -89,20 +105,35 @@ final class ServedFeatureLogWriter: Sendable {
             }
             return false
         }
-        queue.async { [self, bytes] in
-            write(bytes)
+        if schedule { queue.asyncAfter(deadline: .now() + Self.batchDelay) { [self] in drain() } }
+        return true
+    }
+
+    /// On `queue`: writes every waiting request, in the order they came.
+    private func drain() {
+        let chunks = pending.withLock { pending in
+            defer {
+                pending.chunks.removeAll(keepingCapacity: true)
+                pending.scheduled = false
+            }
+            return pending.chunks
+        }
+        for chunk in chunks {
+            write(chunk.bytes)
             pending.withLock {
-                $0.records -= count
-                $0.bytes -= size
+                $0.records -= chunk.records
+                $0.bytes -= chunk.bytes.count
             }
         }
-        return true
     }
 
     /// Returns once every record enqueued before it is written.
     func flush() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            queue.async { continuation.resume() }
+            queue.async { [self] in
+                drain()
+                continuation.resume()
+            }
         }
     }
 
@@ -110,6 +141,7 @@ final class ServedFeatureLogWriter: Sendable {
     func close() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             queue.async { [self] in
+                drain()
                 file.withLock { file in
                     if let descriptor = file?.descriptor { Glibc.close(descriptor) }
                     file = nil
