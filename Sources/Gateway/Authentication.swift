@@ -54,7 +54,7 @@ public struct AuthenticationInterceptor: ServerInterceptor {
         }
         let claims: JWTClaims
         do {
-            claims = try keys.verifier.verify(token, now: Date())
+            claims = try keys.verify(token, now: Date())
         } catch {
             let code: StatusCode = error.status == .permissionDenied ? .permissionDenied : .unauthenticated
             throw RPCError(code: code, message: "Token refused: \(error.message)")

@@ -263,11 +263,24 @@ public struct JWTVerifier: Sendable {
 
     /// Finds the `Bearer` token in an `authorization` header value (RFC 6750 §2.1; the scheme
     /// is case-insensitive), or nil when the value is not a bearer credential.
+    /// Spaces and tabs around the value and after the scheme are skipped (HTTP's optional
+    /// whitespace, RFC 9110 §5.6.3).
     public static func bearerToken(fromAuthorization value: String) -> String? {
-        let trimmed = value.trimmingCharacters(in: .whitespaces)
-        guard trimmed.count > 7, trimmed.prefix(7).lowercased() == "bearer " else { return nil }
-        let token = trimmed.dropFirst(7).trimmingCharacters(in: .whitespaces)
-        return token.isEmpty ? nil : token
+        // On the UTF-8 bytes: called for every request (Foundation's trimming cost more than
+        // the rest of the check).
+        let bytes = Array(value.utf8)
+        func isSpace(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        var start = 0
+        var end = bytes.count
+        while start < end, isSpace(bytes[start]) { start += 1 }
+        while end > start, isSpace(bytes[end - 1]) { end -= 1 }
+        let scheme = Array("bearer".utf8)
+        guard end - start > scheme.count + 1 else { return nil }
+        for (offset, letter) in scheme.enumerated() where bytes[start + offset] | 0x20 != letter { return nil }
+        guard isSpace(bytes[start + scheme.count]) else { return nil }
+        var tokenStart = start + scheme.count + 1
+        while tokenStart < end, isSpace(bytes[tokenStart]) { tokenStart += 1 }
+        return tokenStart < end ? String(decoding: bytes[tokenStart..<end], as: UTF8.self) : nil
     }
 
     // MARK: - Header and keys
@@ -324,7 +337,8 @@ public struct JWTVerifier: Sendable {
 
     // MARK: - Claims
 
-    private func checkClaims(_ token: JWTVerifiedToken, now: Date) throws(JWTError) -> JWTClaims {
+    /// The claim checks of ``verify(_:now:)`` on a token whose signature verified.
+    func checkClaims(_ token: JWTVerifiedToken, now: Date) throws(JWTError) -> JWTClaims {
         let claims = token.claims
         guard let exp = try Self.numericDate(claims, "exp") else {
             throw JWTError(.missingClaim, "token has no exp; every token must expire")

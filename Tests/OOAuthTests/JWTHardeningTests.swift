@@ -128,13 +128,45 @@ struct JWTHardeningTests {
         let ring = JWTKeyRing(try set([("old", old)]))
         let oldToken = try JWTSigner(hs256Secret: old, keyID: "old").sign(claims: claims())
         let newToken = try JWTSigner(hs256Secret: new, keyID: "new").sign(claims: claims())
-        #expect(try ring.verifier.verify(oldToken, now: now).subject == "user-42")
-        expectRejection(.unknownKey) { () throws(JWTError) in try ring.verifier.verify(newToken, now: now) }
+        #expect(try ring.verify(oldToken, now: now).subject == "user-42")
+        expectRejection(.unknownKey) { () throws(JWTError) in try ring.verify(newToken, now: now) }
         ring.replace(with: try set([("old", old), ("new", new)]))
-        #expect(try ring.verifier.verify(oldToken, now: now).subject == "user-42")
-        #expect(try ring.verifier.verify(newToken, now: now).subject == "user-42")
+        #expect(try ring.verify(oldToken, now: now).subject == "user-42")
+        #expect(try ring.verify(newToken, now: now).subject == "user-42")
         ring.replace(with: try set([("new", new)]))
-        expectRejection(.unknownKey) { () throws(JWTError) in try ring.verifier.verify(oldToken, now: now) }
-        #expect(try ring.verifier.verify(newToken, now: now).subject == "user-42")
+        expectRejection(.unknownKey) { () throws(JWTError) in try ring.verify(oldToken, now: now) }
+        #expect(try ring.verify(newToken, now: now).subject == "user-42")
+    }
+
+    @Test("the key ring checks a token's signature once and its claims every time; a rotation or its limits make it forget")
+    func verifiedTokenCache() throws {
+        let secret = Array("a 32-byte-or-longer HS256 secret for the cache".utf8)
+        let ring = JWTKeyRing(
+            try Self.verifier(String(decoding: try JWKS.document(hs256: [("k", secret)]), as: UTF8.self)),
+            cacheLimits: { var limits = JWTKeyRing.CacheLimits(); limits.maxTokens = 2; return limits }())
+        let signer = try JWTSigner(hs256Secret: secret, keyID: "k")
+        let token = try signer.sign(claims: claims())
+        #expect(try ring.verify(token, now: now).subject == "user-42")
+        #expect(ring.rememberedTokens == 1)
+        #expect(try ring.verify(token, now: now).subject == "user-42")
+        #expect(ring.rememberedTokens == 1)
+        // Remembered, and still expired once its time has passed.
+        expectRejection(.expired) { () throws(JWTError) in try ring.verify(token, now: now.addingTimeInterval(86_400 * 30)) }
+        // A forged copy (one signature byte changed) is not the remembered text: refused.
+        var forged = Array(token.utf8)
+        forged[forged.count - 2] = forged[forged.count - 2] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+        expectRejection(.badSignature) { () throws(JWTError) in try ring.verify(String(decoding: forged, as: UTF8.self), now: now) }
+        // At most maxTokens remembered: the oldest forgotten first.
+        for subject in ["b", "c", "d"] {
+            var other = claims()
+            other["sub"] = .string(subject)
+            #expect(try ring.verify(try signer.sign(claims: other), now: now).subject == subject)
+        }
+        #expect(ring.rememberedTokens == 2)
+        // New keys: nothing the old ones verified is remembered, and the token is refused.
+        ring.replace(with: try Self.verifier(String(decoding: try JWKS.document(hs256: [("other", Array(repeating: 7, count: 32))]), as: UTF8.self)))
+        #expect(ring.rememberedTokens == 0)
+        expectRejection(.unknownKey) { () throws(JWTError) in try ring.verify(token, now: now) }
     }
 }
+

@@ -415,6 +415,12 @@ struct JWTVerifierTests {
         #expect(JWTVerifier.bearerToken(fromAuthorization: "Basic dXNlcjpwYXNz") == nil)
         #expect(JWTVerifier.bearerToken(fromAuthorization: "Bearer ") == nil)
         #expect(JWTVerifier.bearerToken(fromAuthorization: "Bearerabc") == nil)
+        #expect(JWTVerifier.bearerToken(fromAuthorization: " \tBEARER\tabc.def.ghi\t ") == "abc.def.ghi")
+        #expect(JWTVerifier.bearerToken(fromAuthorization: "Bearer") == nil)
+        #expect(JWTVerifier.bearerToken(fromAuthorization: "") == nil)
+        #expect(JWTVerifier.bearerToken(fromAuthorization: "Bearer   ") == nil)
+        #expect(JWTVerifier.bearerToken(fromAuthorization: "Bearex abc") == nil)
+        #expect(JWTVerifier.bearerToken(fromAuthorization: "Bearér abc") == nil)
     }
 }
 
