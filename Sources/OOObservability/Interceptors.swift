@@ -2,6 +2,7 @@ import Instrumentation
 import Logging
 import Metrics
 import OOMesh
+import Synchronization
 import Tracing
 
 extension RPCKind {
@@ -24,24 +25,78 @@ func statusCode(of error: (any Error)?) -> StatusCode {
     return error is CancellationError ? .cancelled : .unknown
 }
 
+/// One method's metric handles on one side (`server` or `client`), made once and kept:
+/// making a swift-metrics handle looks it up in the backend by name and labels, which cost
+/// more per call than counting.
+final class MethodMetrics: Sendable {
+    let started: Counter
+    let handling: Timer
+    let received: Counter
+    let sent: Counter
+    private let side: String
+    private let labels: [(String, String)]
+    /// `grpc_<side>_handled_total` by status code (17 at most).
+    private let handled = Mutex<[StatusCode: Counter]>([:])
+
+    init(side: String, method: MethodDescriptor) {
+        let labels = [("grpc_type", method.kind.prometheusType), ("grpc_service", method.service), ("grpc_method", method.method)]
+        self.side = side
+        self.labels = labels
+        started = Counter(label: "grpc_\(side)_started_total", dimensions: labels)
+        handling = Timer(label: "grpc_\(side)_handling_seconds", dimensions: labels)
+        let (receivedName, sentName) = side == "server"
+            ? ("grpc_server_msg_received_total", "grpc_server_msg_sent_total")
+            : ("grpc_client_msg_received_total", "grpc_client_msg_sent_total")
+        received = Counter(label: receivedName, dimensions: labels)
+        sent = Counter(label: sentName, dimensions: labels)
+    }
+
+    func handled(_ code: StatusCode) -> Counter {
+        handled.withLock { counters in
+            if let counter = counters[code] { return counter }
+            let counter = Counter(label: "grpc_\(side)_handled_total", dimensions: labels + [("grpc_code", "\(code)")])
+            counters[code] = counter
+            return counter
+        }
+    }
+}
+
+/// The ``MethodMetrics`` of every method an interceptor has seen, by method path. Bounded:
+/// past `maxMethods` (more methods than any real service has) handles are made per call.
+final class MethodMetricsTable: Sendable {
+    static let maxMethods = 1_024
+    private let side: String
+    private let table = Mutex<[String: MethodMetrics]>([:])
+
+    init(side: String) { self.side = side }
+
+    func metrics(for method: MethodDescriptor) -> MethodMetrics {
+        let path = method.path
+        if let known = table.withLock({ $0[path] }) { return known }
+        let made = MethodMetrics(side: side, method: method)
+        return table.withLock { table in
+            if let known = table[path] { return known }
+            if table.count < Self.maxMethods { table[path] = made }
+            return made
+        }
+    }
+}
+
 /// One call's `grpc_<side>_started_total` (counted at once), and its
 /// `grpc_<side>_handling_seconds` and `grpc_<side>_handled_total` (when it finishes).
 struct CallMetrics {
-    let side: String
-    let labels: [(String, String)]
+    let metrics: MethodMetrics
     let start = ContinuousClock.now
 
-    init(side: String, labels: [(String, String)]) {
-        self.side = side
-        self.labels = labels
-        Counter(label: "grpc_\(side)_started_total", dimensions: labels).increment()
+    init(_ metrics: MethodMetrics) {
+        self.metrics = metrics
+        metrics.started.increment()
     }
 
     func finish(_ failure: (any Error)?) {
         let elapsed = ContinuousClock.now - start
-        Timer(label: "grpc_\(side)_handling_seconds", dimensions: labels).recordNanoseconds(
-            elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
-        Counter(label: "grpc_\(side)_handled_total", dimensions: labels + [("grpc_code", "\(statusCode(of: failure))")]).increment()
+        metrics.handling.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        metrics.handled(statusCode(of: failure)).increment()
     }
 }
 
@@ -49,19 +104,21 @@ struct CallMetrics {
 /// `grpc_server_handled_total` (with `grpc_code`), `grpc_server_msg_received_total`,
 /// `grpc_server_msg_sent_total` and the `grpc_server_handling_seconds` histogram; labels
 /// `grpc_type`, `grpc_service`, `grpc_method`. Through swift-metrics, so any backend works
-/// (``PrometheusRegistry`` renders them).
+/// (``PrometheusRegistry`` renders them). Create it after `MetricsSystem.bootstrap`: it keeps
+/// the handles it makes.
 public struct ServerMetricsInterceptor: ServerInterceptor {
+    private let table = MethodMetricsTable(side: "server")
+
     public init() {}
 
     public func intercept(context: ServerContext, next: (ServerContext) async throws -> Void) async throws {
-        let method = context.descriptor
-        let labels = [("grpc_type", method.kind.prometheusType), ("grpc_service", method.service), ("grpc_method", method.method)]
-        let call = CallMetrics(side: "server", labels: labels)
+        let metrics = table.metrics(for: context.descriptor)
+        let call = CallMetrics(metrics)
         var failure: (any Error)?
         defer {
             call.finish(failure)
-            Counter(label: "grpc_server_msg_received_total", dimensions: labels).increment(by: context.messagesReceived)
-            Counter(label: "grpc_server_msg_sent_total", dimensions: labels).increment(by: context.messagesSent)
+            metrics.received.increment(by: context.messagesReceived)
+            metrics.sent.increment(by: context.messagesSent)
         }
         do {
             try await next(context)
@@ -74,21 +131,23 @@ public struct ServerMetricsInterceptor: ServerInterceptor {
 
 /// Client metrics with grpc-prometheus's names: `grpc_client_started_total`,
 /// `grpc_client_handled_total` (with `grpc_code`), `grpc_client_msg_sent_total`,
-/// `grpc_client_msg_received_total` and `grpc_client_handling_seconds`.
+/// `grpc_client_msg_received_total` and `grpc_client_handling_seconds`. Create it after
+/// `MetricsSystem.bootstrap`: it keeps the handles it makes.
 public struct ClientMetricsInterceptor: ClientInterceptor {
+    private let table = MethodMetricsTable(side: "client")
+
     public init() {}
 
     public func intercept<Result: Sendable>(
         _ head: ClientCallHead, next: (ClientCallHead) async throws -> Result
     ) async throws -> Result {
-        let method = head.descriptor
-        let labels = [("grpc_type", method.kind.prometheusType), ("grpc_service", method.service), ("grpc_method", method.method)]
-        let call = CallMetrics(side: "client", labels: labels)
+        let metrics = table.metrics(for: head.descriptor)
+        let call = CallMetrics(metrics)
         var failure: (any Error)?
         defer {
             call.finish(failure)
-            Counter(label: "grpc_client_msg_sent_total", dimensions: labels).increment(by: head.messages.sent)
-            Counter(label: "grpc_client_msg_received_total", dimensions: labels).increment(by: head.messages.received)
+            metrics.sent.increment(by: head.messages.sent)
+            metrics.received.increment(by: head.messages.received)
         }
         do {
             return try await next(head)
