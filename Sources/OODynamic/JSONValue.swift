@@ -1,3 +1,5 @@
+import OOMesh
+
 /// A parsed JSON value, as the transcoder reads and writes it.
 ///
 /// Numbers keep their source text so that 64-bit integers survive untouched (a `Double`
@@ -96,26 +98,7 @@ public enum JSONValue: Sendable, Hashable {
     }
 
     static func appendQuoted(_ text: String, to output: inout String) {
-        output += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            case "\u{08}": output += "\\b"
-            case "\u{0C}": output += "\\f"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16, uppercase: false)
-                    output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    output.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        output += "\""
+        JSONText.appendQuoted(text, to: &output)
     }
 
     // MARK: Parsing

@@ -51,6 +51,21 @@ public enum StatusCode: Int, Sendable, Hashable, CaseIterable, CustomStringConve
     }
 }
 
+extension StatusCode {
+    /// The code for an HTTP response that carries no gRPC or Connect status (a proxy's
+    /// answer, say), as gRPC's HTTP-to-gRPC table and Connect's both map them.
+    public init(inferredFromHTTPStatus status: Int) {
+        switch status {
+        case 400: self = .internal
+        case 401: self = .unauthenticated
+        case 403: self = .permissionDenied
+        case 404: self = .unimplemented
+        case 429, 502, 503, 504: self = .unavailable
+        default: self = .unknown
+        }
+    }
+}
+
 /// The outcome of an RPC: a code and a human-readable message.
 public struct Status: Sendable, Hashable, CustomStringConvertible {
     /// The status code.

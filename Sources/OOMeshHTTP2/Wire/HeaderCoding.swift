@@ -151,14 +151,7 @@ enum HeaderCoding {
     /// The gRPC code for a response without `grpc-status`, from its HTTP status, as the
     /// gRPC specification maps them.
     static func statusCode(forHTTPStatus status: Int) -> StatusCode {
-        switch status {
-        case 400: .internal
-        case 401: .unauthenticated
-        case 403: .permissionDenied
-        case 404: .unimplemented
-        case 429, 502, 503, 504: .unavailable
-        default: .unknown
-        }
+        StatusCode(inferredFromHTTPStatus: status)
     }
 
     /// The gRPC code for an HTTP/2 RST_STREAM or GOAWAY error code.
