@@ -23,3 +23,26 @@ public struct ProtobufDeserializer<Message: SwiftProtobuf.Message>: MessageDeser
         try Message(serializedBytes: bytes)
     }
 }
+
+extension ProtobufSerializer: JSONTranscoder {
+    public func binary(fromJSON json: [UInt8]) throws -> [UInt8] { try ProtobufJSON<Message>.binary(fromJSON: json) }
+    public func json(fromBinary binary: [UInt8]) throws -> [UInt8] { try ProtobufJSON<Message>.json(fromBinary: binary) }
+}
+
+extension ProtobufDeserializer: JSONTranscoder {
+    public func binary(fromJSON json: [UInt8]) throws -> [UInt8] { try ProtobufJSON<Message>.binary(fromJSON: json) }
+    public func json(fromBinary binary: [UInt8]) throws -> [UInt8] { try ProtobufJSON<Message>.json(fromBinary: binary) }
+}
+
+/// swift-protobuf's JSON mapping for `Message`: unknown JSON fields are refused (a client
+/// naming a field this server does not know gets INVALID_ARGUMENT rather than silence);
+/// output has lowerCamelCase names and omits default values, as Connect's servers do.
+private enum ProtobufJSON<Message: SwiftProtobuf.Message> {
+    static func binary(fromJSON json: [UInt8]) throws -> [UInt8] {
+        try Message(jsonUTF8Bytes: json).serializedBytes()
+    }
+
+    static func json(fromBinary binary: [UInt8]) throws -> [UInt8] {
+        try Message(serializedBytes: binary).jsonUTF8Bytes()
+    }
+}

@@ -99,6 +99,10 @@ struct Serve: AsyncParsableCommand {
     var webhookAllow: String?
     @Option(name: .customLong("rate-limit"), help: "gateway: calls per second each user may make, sustained (default 50).") var rateLimit: Double?
     @Option(name: .customLong("rate-burst"), help: "gateway: calls each user may make at once above the rate (default 100).") var rateBurst: Double?
+    @Option(name: .customLong("web-protocols"), help: "Serve Connect and gRPC-Web beside gRPC on the port, for browsers, apps and curl: on or off (default: on for the gateway, off for internal services).")
+    var webProtocols: String?
+    @Option(name: .customLong("cors-origin"), help: "Browser origins allowed to call (CORS), comma-separated, e.g. https://app.example; * for any (default: none).")
+    var corsOrigin: String?
     @Flag(name: .customLong("simulation-clock"), help: "gateway: honour the at_unix_ms clients send instead of its own clock (oo simulate only).")
     var simulationClock = false
     @Option(name: .customLong("authorization-policy"), help: "A JSON file replacing the mesh's authorization policy (docs/security.md); TLS only.")
@@ -181,6 +185,18 @@ struct Serve: AsyncParsableCommand {
 
         var serverConfiguration = HTTP2ServerTransport.Configuration.defaults
         serverConfiguration.tls = security.server
+        switch settings.string(webProtocols, "web-protocols", default: service == .gateway ? "on" : "off") {
+        case "on":
+            let origins = settings.string(corsOrigin, "cors-origin", default: "")
+                .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            serverConfiguration.web = WebProtocolsConfiguration(cors: CORSPolicy(allowedOrigins: Set(origins)))
+        case "off":
+            if settings.string(corsOrigin, "cors-origin") != nil {
+                throw SettingsError(message: "--cors-origin needs the web protocols on (--web-protocols on).")
+            }
+        case let other:
+            throw SettingsError(message: "--web-protocols is on or off, not '\(other)'.")
+        }
         let transport = try HTTP2ServerTransport(host: host, port: port, configuration: serverConfiguration, loops: loops)
         var services: [any RPCService] = [HealthService(monitor: health)]
         // Tracing outermost, so metrics, the call log and authentication run inside the span.

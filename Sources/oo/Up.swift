@@ -39,7 +39,10 @@ struct Up: AsyncParsableCommand {
             starting.cancel()
             throw error
         }
-        print("oo up: the mesh is up; the gateway is at \(launcher.configuration.layout.address(of: "gateway")). Ctrl-C stops it.")
+        let gateway = launcher.configuration.layout.address(of: "gateway")
+        let scheme = launcher.configuration.insecurePlaintext ? "http" : "https"
+        print("oo up: the mesh is up; the gateway is at \(gateway) (gRPC). Ctrl-C stops it.")
+        print("oo up: Connect and gRPC-Web on the same port: \(scheme)://\(gateway)/oo.gateway.v1.Gateway/GetNextTip (HTTP/2; browsers: allow an origin with --cors-origin)")
         print("oo up: tokens are HS256 with the secret in \(launcher.jwtSecretPath), issuer oo-dev, audience oo-gateway: TOKEN=$(oo token --data-dir \(dataDirectory) --subject ada)")
         if launcher.configuration.insecurePlaintext {
             print("oo up: WARNING: plaintext h2c (--insecure-plaintext): anyone who can reach the ports can read and make calls.")

@@ -10,6 +10,18 @@ public enum RPCKind: Sendable, Hashable {
     case bidirectionalStreaming
 }
 
+/// What calling a method does besides answering, as its `.proto` declares with
+/// `option idempotency_level`.
+public enum Idempotency: Sendable, Hashable {
+    /// Not declared: the call may change state.
+    case unknown
+    /// `IDEMPOTENT`: calling it twice has the effect of calling it once.
+    case idempotent
+    /// `NO_SIDE_EFFECTS`: it only reads, so it may be called with HTTP GET (Connect) and
+    /// cached.
+    case noSideEffects
+}
+
 /// Names a service, e.g. `grpc.testing.TestService`.
 public struct ServiceDescriptor: Sendable, Hashable, CustomStringConvertible {
     /// The fully qualified name: proto package, a dot, the service name.
@@ -31,14 +43,17 @@ public struct MethodDescriptor: Sendable, Hashable, CustomStringConvertible {
     public var method: String { didSet { path = Self.path(service, method) } }
     /// The shape of the call.
     public var kind: RPCKind
+    /// What calling it does besides answering (from `idempotency_level`).
+    public var idempotency: Idempotency
     /// `/package.Service/Method`: built once, not on every call that sends or routes it.
     public private(set) var path: String
 
     /// Creates a descriptor.
-    public init(service: String, method: String, kind: RPCKind = .bidirectionalStreaming) {
+    public init(service: String, method: String, kind: RPCKind = .bidirectionalStreaming, idempotency: Idempotency = .unknown) {
         self.service = service
         self.method = method
         self.kind = kind
+        self.idempotency = idempotency
         self.path = Self.path(service, method)
     }
 
@@ -58,8 +73,20 @@ public struct MethodDescriptor: Sendable, Hashable, CustomStringConvertible {
         self.service = String(path[serviceStart..<separator])
         self.method = String(path[methodStart...])
         self.kind = kind
+        self.idempotency = .unknown
         self.path = path
     }
 
     public var description: String { path }
+
+    /// Equal when they name the same method with the same shape; idempotency is a fact about
+    /// the method, not part of its name (a descriptor parsed from `:path` does not know it).
+    public static func == (lhs: MethodDescriptor, rhs: MethodDescriptor) -> Bool {
+        lhs.path == rhs.path && lhs.kind == rhs.kind
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(path)
+        hasher.combine(kind)
+    }
 }

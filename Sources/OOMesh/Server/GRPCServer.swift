@@ -24,9 +24,9 @@ public final class GRPCServer: Sendable {
     /// the same graceful shutdown), once the calls in flight have drained.
     public func serve() async throws {
         try await withTaskCancellationHandler {
-            try await transport.listen { stream, context in
+            try await transport.listen(streamHandler: { stream, context in
                 await self.handle(stream, context)
-            }
+            }, methods: router.servedMethods)
         } onCancel: {
             self.beginGracefulShutdown()
         }

@@ -38,6 +38,8 @@ public struct RPCRouter: Sendable {
         var handler: MethodHandler
         var kind: RPCKind
         var execution: HandlerExecution = .transport
+        /// What the web protocols need to know of it.
+        var served: ServedMethod
     }
 
     /// Looked up by service and method name, so a call needs no `:path` string built.
@@ -58,9 +60,21 @@ public struct RPCRouter: Sendable {
     /// The fully qualified names of the services registered so far, sorted.
     public var serviceNames: [String] { services.sorted() }
 
-    mutating func register(_ descriptor: MethodDescriptor, _ handler: @escaping MethodHandler) {
-        routes[MethodKey(service: descriptor.service, method: descriptor.method)] = Route(handler: handler, kind: descriptor.kind)
+    mutating func register(
+        _ descriptor: MethodDescriptor, deserializer: some Sendable, serializer: some Sendable, _ handler: @escaping MethodHandler
+    ) {
+        let served = ServedMethod(
+            descriptor: descriptor, requestJSON: deserializer as? any JSONTranscoder, responseJSON: serializer as? any JSONTranscoder)
+        routes[MethodKey(service: descriptor.service, method: descriptor.method)] = Route(
+            handler: handler, kind: descriptor.kind, served: served)
         services.insert(descriptor.service)
+    }
+
+    /// What the registered methods are, for transports that speak more than gRPC.
+    public var servedMethods: ServedMethods {
+        var table: [String: ServedMethod] = [:]
+        for (key, route) in routes { table["/\(key.service)/\(key.method)"] = route.served }
+        return ServedMethods(table)
     }
 
     /// The route for a call's service and method (the descriptor's kind is not consulted).
@@ -86,7 +100,7 @@ public struct RPCRouter: Sendable {
         serializer: some MessageSerializer<Response>,
         handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
     ) {
-        register(descriptor) { inbound, outbound, context, head in
+        register(descriptor, deserializer: deserializer, serializer: serializer) { inbound, outbound, context, head in
             let request = try await readSingleRequest(inbound, deserializer, context)
             let response = try await handler(request, context)
             let bytes = try serializeResponse(response, serializer)
@@ -107,7 +121,7 @@ public struct RPCRouter: Sendable {
         serializer: some MessageSerializer<Response>,
         handler: @escaping @Sendable (RequestStream<Request>, ServerContext) async throws -> Response
     ) {
-        register(descriptor) { inbound, outbound, context, head in
+        register(descriptor, deserializer: deserializer, serializer: serializer) { inbound, outbound, context, head in
             let response = try await handler(RequestStream(parts: inbound, deserializer: deserializer, context: context), context)
             let bytes = try serializeResponse(response, serializer)
             var parts: [RPCResponsePart] = []
@@ -127,7 +141,7 @@ public struct RPCRouter: Sendable {
         serializer: some MessageSerializer<Response>,
         handler: @escaping @Sendable (Request, ResponseWriter<Response>, ServerContext) async throws -> Void
     ) {
-        register(descriptor) { inbound, outbound, context, head in
+        register(descriptor, deserializer: deserializer, serializer: serializer) { inbound, outbound, context, head in
             let request = try await readSingleRequest(inbound, deserializer, context)
             try await handler(request, ResponseWriter(outbound: outbound, serializer: serializer, head: head), context)
             try await finishStreaming(outbound, context, head)
@@ -141,7 +155,7 @@ public struct RPCRouter: Sendable {
         serializer: some MessageSerializer<Response>,
         handler: @escaping @Sendable (RequestStream<Request>, ResponseWriter<Response>, ServerContext) async throws -> Void
     ) {
-        register(descriptor) { inbound, outbound, context, head in
+        register(descriptor, deserializer: deserializer, serializer: serializer) { inbound, outbound, context, head in
             try await handler(
                 RequestStream(parts: inbound, deserializer: deserializer, context: context),
                 ResponseWriter(outbound: outbound, serializer: serializer, head: head), context)

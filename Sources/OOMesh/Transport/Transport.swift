@@ -51,6 +51,14 @@ public protocol ServerTransport: Sendable {
         streamHandler: @escaping @Sendable (RPCStream<RPCRequestPart, RPCResponsePart>, ServerStreamContext) async -> Void
     ) async throws
 
+    /// As ``listen(streamHandler:)``, with the server's `methods`: a transport that also
+    /// speaks the web protocols (Connect, gRPC-Web) reads JSON and answers GET with them. The
+    /// default ignores them.
+    func listen(
+        streamHandler: @escaping @Sendable (RPCStream<RPCRequestPart, RPCResponsePart>, ServerStreamContext) async -> Void,
+        methods: ServedMethods
+    ) async throws
+
     /// Stops accepting new streams and connections; open streams may finish.
     func beginGracefulShutdown()
 

@@ -38,7 +38,10 @@ final class HTTP2Connection: EventHandler, @unchecked Sendable {
     // solely to pass them back to the loop in `loop.execute` closures.
 
     enum Role {
-        case server(handler: @Sendable (RPCStream<RPCRequestPart, RPCResponsePart>, ServerStreamContext) async -> Void)
+        /// `web`: the web protocols, when the port speaks them besides gRPC.
+        case server(
+            handler: @Sendable (RPCStream<RPCRequestPart, RPCResponsePart>, ServerStreamContext) async -> Void,
+            web: WebCallServer? = nil)
         case client(authority: String)
     }
 

@@ -27,7 +27,9 @@ extension HTTP2Connection {
         }
         let next = stream.outbox.pump()
         if !stream.state.headersSent {
-            if isServer {
+            if isServer, stream.isWeb {
+                if let head = next.httpHead { submitWebResponse(stream, head) }
+            } else if isServer {
                 if let headers = next.headers {
                     submitResponse(stream, metadata: headers)
                 } else if next.hasData {
@@ -47,6 +49,16 @@ extension HTTP2Connection {
 
     func submitResponse(_ stream: HTTP2Stream, metadata: Metadata) {
         let block = HeaderBlock.response(encoding: stream.outbox.compression, acceptEncoding: acceptEncodingHeader, metadata: metadata)
+        let result = session?.submitResponse(stream: stream.id, block, withBody: true) ?? 0
+        stream.state.headersSubmitted()
+        if result != 0 { resetStream(stream, reason: "submit_response failed: \(result)") }
+    }
+
+    /// A web response's HEADERS: its status and fields; the body follows from the outbox.
+    func submitWebResponse(_ stream: HTTP2Stream, _ head: HTTPResponseHead) {
+        var block = HeaderBlock()
+        block.add(":status", String(head.status))
+        for (name, value) in head.headers { block.add(name, value) }
         let result = session?.submitResponse(stream: stream.id, block, withBody: true) ?? 0
         stream.state.headersSubmitted()
         if result != 0 { resetStream(stream, reason: "submit_response failed: \(result)") }
@@ -141,6 +153,9 @@ extension HTTP2Connection {
                 flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
                 let block = HeaderBlock.trailers(status: status, trailers: trailers)
                 session?.submitTrailer(stream: streamID, block)
+                stream.state.trailersSubmitted()
+            } else if isServer {
+                // A web response: its body ends the stream.
                 stream.state.trailersSubmitted()
             }
             return count

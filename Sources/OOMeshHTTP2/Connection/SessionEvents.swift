@@ -107,6 +107,15 @@ extension HTTP2Connection {
         // Debts settled at once: messages a waiting reader took straight away.
         var credit = 0
         var released = 0
+        if stream.isWeb {
+            // A web request's body: each DATA payload is a part as it is (its protocol
+            // reads the framing), owing its bytes until the call takes it.
+            let debt = inboundCredit.completed(wireBytes: data.count, on: &stream.credit)
+            let settled = stream.serverInbox?.deliver(.message(Array(data), []), debt: debt) ?? debt
+            releaseAdvance(settled.advance)
+            if settled.owed > 0 { pendingCredits.append((streamID, settled.owed)) }
+            return 0
+        }
         do {
             let encoding = stream.deframer.encoding
             try stream.deframer.process(data) { message, wireLength, compressed in

@@ -51,6 +51,10 @@ public final class HTTP2ServerTransport: ServerTransport {
         /// that long; a handler doing that much work belongs off the loop, see
         /// `RPCService.handlerExecution`). nil: not watched.
         public var loopStallThreshold: Duration? = .milliseconds(100)
+        /// The web protocols (Connect, gRPC-Web) beside gRPC on this port, for browsers, apps
+        /// and curl: chosen per request by its content type, served by the same handlers.
+        /// Default: nil, gRPC only (internal services); the gateway turns them on.
+        public var web: WebProtocolsConfiguration?
 
         /// Creates the defaults.
         public init() {}
@@ -176,6 +180,19 @@ public final class HTTP2ServerTransport: ServerTransport {
     public func listen(
         streamHandler: @escaping @Sendable (RPCStream<RPCRequestPart, RPCResponsePart>, ServerStreamContext) async -> Void
     ) async throws {
+        try await listen(streamHandler: streamHandler, methods: .none)
+    }
+
+    public func listen(
+        streamHandler: @escaping @Sendable (RPCStream<RPCRequestPart, RPCResponsePart>, ServerStreamContext) async -> Void,
+        methods: ServedMethods
+    ) async throws {
+        let web = configuration.web.map { web in
+            WebCallServer(
+                configuration: web, methods: methods, maxReceiveMessageBytes: configuration.http2.maxReceiveMessageBytes,
+                maxSendMessageBytes: configuration.http2.maxSendMessageBytes,
+                enabledCompression: configuration.http2.enabledCompression, streamHandler: streamHandler)
+        }
         let acceptLoop = group.loops[0]
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let alreadyDown = state.withLock { state -> Bool in
@@ -186,7 +203,7 @@ public final class HTTP2ServerTransport: ServerTransport {
             }
             if alreadyDown { return continuation.resume() }
             acceptLoop.execute { [self] in
-                let listener = Listener(transport: self, fd: listenFD, loop: acceptLoop, handler: streamHandler)
+                let listener = Listener(transport: self, fd: listenFD, loop: acceptLoop, handler: streamHandler, web: web)
                 if state.withLock({ $0.shuttingDown }) {
                     closeListener()
                 } else {
@@ -286,7 +303,10 @@ public final class HTTP2ServerTransport: ServerTransport {
     /// descriptors the process may open.
     let connectionLimit: Int
 
-    fileprivate func accepted(_ fd: Int32, handler: @escaping @Sendable (RPCStream<RPCRequestPart, RPCResponsePart>, ServerStreamContext) async -> Void) {
+    fileprivate func accepted(
+        _ fd: Int32, handler: @escaping @Sendable (RPCStream<RPCRequestPart, RPCResponsePart>, ServerStreamContext) async -> Void,
+        web: WebCallServer?
+    ) {
         let (admitted, shed) = state.withLock { state -> (Bool, HTTP2Connection?) in
             guard !state.shuttingDown else { return (false, nil) }
             if state.admitted < connectionLimit {
@@ -323,7 +343,7 @@ public final class HTTP2ServerTransport: ServerTransport {
                 }
             }
             let connection = HTTP2Connection(
-                loop: loop, fd: fd, role: .server(handler: handler), configuration: configuration.http2, tls: tls)
+                loop: loop, fd: fd, role: .server(handler: handler, web: web), configuration: configuration.http2, tls: tls)
             connection.handlerTally = handlers
             if tls != nil {
                 connection.onTLSFailure = { [logger, peer = Socket.peerDescription(fd)] reason in
@@ -371,16 +391,19 @@ private final class Listener: EventHandler {
     let fd: Int32
     let loop: EventLoop
     let handler: @Sendable (RPCStream<RPCRequestPart, RPCResponsePart>, ServerStreamContext) async -> Void
+    let web: WebCallServer?
     /// Accepting failed for want of descriptors or memory; waiting before trying again.
     private var pausedForBackoff = false
     private var acceptFailures = 0
 
     init(transport: HTTP2ServerTransport, fd: Int32, loop: EventLoop,
-         handler: @escaping @Sendable (RPCStream<RPCRequestPart, RPCResponsePart>, ServerStreamContext) async -> Void) {
+         handler: @escaping @Sendable (RPCStream<RPCRequestPart, RPCResponsePart>, ServerStreamContext) async -> Void,
+         web: WebCallServer?) {
         self.transport = transport
         self.fd = fd
         self.loop = loop
         self.handler = handler
+        self.web = web
     }
 
     func handleReadable() {
@@ -390,7 +413,7 @@ private final class Listener: EventHandler {
             let client = oo_accept(fd)
             if client >= 0 {
                 acceptFailures = 0
-                transport.accepted(client, handler: handler)
+                transport.accepted(client, handler: handler, web: web)
                 continue
             }
             let error = errno

@@ -19,6 +19,9 @@ final class HTTP2Stream: @unchecked Sendable {
     var clientInbox: StreamInbox<RPCResponsePart>?
 
     var deframer: MessageDeframer
+    /// Server: a web-protocol request (Connect, gRPC-Web): its DATA goes to the inbox as
+    /// it comes (no gRPC framing) and its response is plain HTTP, ended without trailers.
+    var isWeb = false
     /// This stream's share of the connection's inbound flow-control ledger.
     var credit = InboundCredit.Stream()
 

@@ -26,6 +26,8 @@ final class StreamOutbox: Sendable {
 
     private struct State {
         var headers: Metadata?
+        /// A web response's status and headers (plain HTTP), until the loop takes them.
+        var httpHead: HTTPResponseHead?
         var headersTaken = false
         var chunks: [[UInt8]] = []
         var chunkHead = 0
@@ -195,7 +197,39 @@ final class StreamOutbox: Sendable {
         if mustWait { try await waitForDrain() }
     }
 
-    private func waitForDrain() async throws {
+    /// Web protocols (plain HTTP): queues a response's head (first write only), body bytes
+    /// as they are (no gRPC framing) and the end of the body, without suspending. Returns
+    /// whether the writer should now ``waitForDrain()``.
+    func enqueueHTTP(_ chunk: WebResponseChunk) throws -> Bool {
+        let (scheduleKick, mustWait): (Bool, Bool) = try state.withLock { state in
+            if let closed = state.closed {
+                switch closed {
+                case .fail(let error): throw error
+                case .discard: return (false, false)
+                }
+            }
+            if state.end != nil { throw RPCError(code: .internal, message: "Wrote to a response that was already ended.") }
+            if let head = chunk.head {
+                if state.headersTaken || state.httpHead != nil {
+                    throw RPCError(code: .internal, message: "The response head was already sent.")
+                }
+                state.httpHead = head
+            }
+            if !chunk.body.isEmpty {
+                if state.chunks.capacity == 0 { state.chunks.reserveCapacity(4) }
+                state.chunks.append(chunk.body)
+                state.queuedBytes += chunk.body.count
+            }
+            if chunk.end { state.end = .endStream }
+            let schedule = !state.kickScheduled
+            state.kickScheduled = true
+            return (schedule, state.queuedBytes > highWaterBytes && !chunk.end)
+        }
+        if scheduleKick { kick() }
+        return mustWait
+    }
+
+    func waitForDrain() async throws {
         let id = state.withLock { state -> UInt64 in
             state.writerID += 1
             return state.writerID
@@ -260,6 +294,8 @@ final class StreamOutbox: Sendable {
     /// What the loop should do next, taking the headers if they are new.
     struct Pump {
         var headers: Metadata?
+        /// A web response's head, new.
+        var httpHead: HTTPResponseHead?
         var hasData: Bool
         var end: End?
     }
@@ -274,7 +310,12 @@ final class StreamOutbox: Sendable {
                 state.headers = nil
                 state.replay?.headers = pending
             }
-            return Pump(headers: headers, hasData: state.queuedBytes > 0, end: state.endTaken ? nil : state.end)
+            let httpHead = state.headersTaken ? nil : state.httpHead
+            if httpHead != nil {
+                state.headersTaken = true
+                state.httpHead = nil
+            }
+            return Pump(headers: headers, httpHead: httpHead, hasData: state.queuedBytes > 0, end: state.endTaken ? nil : state.end)
         }
     }
 

@@ -53,7 +53,8 @@ struct StreamState: Sendable, Hashable {
         finished = true
     }
 
-    /// Server: the trailers with the status were submitted after the messages.
+    /// Server: the trailers with the status were submitted after the messages (or, for a
+    /// web response, the end of its body, which carries the status).
     mutating func trailersSubmitted() {
         finished = true
     }

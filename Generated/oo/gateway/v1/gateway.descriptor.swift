@@ -10,7 +10,7 @@ public enum Oo_Gateway_V1_GatewayProtoFile {
     public static let descriptors = EmbeddedProtoFile(
         path: "oo/gateway/v1/gateway.proto",
         base64: """
-            Ct8SChtvby9nYXRld2F5L3YxL2dhdGV3YXkucHJvdG8SDW9vLmdhdGV3YXkudjEizwIKA1RpcBIVCgZ0aXBfaWQYASABKAlS
+            CuQSChtvby9nYXRld2F5L3YxL2dhdGV3YXkucHJvdG8SDW9vLmdhdGV3YXkudjEizwIKA1RpcBIVCgZ0aXBfaWQYASABKAlS
             BXRpcElkEhcKB3Rhc2tfaWQYAiABKAlSBnRhc2tJZBIYCgdjb250ZW50GAMgASgJUgdjb250ZW50EhgKB3Byb2plY3QYBCAB
             KAlSB3Byb2plY3QSFgoGbGFiZWxzGAUgAygJUgZsYWJlbHMSGgoIcHJpb3JpdHkYBiABKAVSCHByaW9yaXR5EiYKD2NyZWF0
             ZWRfdW5peF9tcxgHIAEoA1INY3JlYXRlZFVuaXhNcxIWCgZwb2xpY3kYCCABKAlSBnBvbGljeRIUCgVzY29yZRgJIAEoAVIF
@@ -35,14 +35,14 @@ public enum Oo_Gateway_V1_GatewayProtoFile {
             A1IOcmVjb3Jkc0RlbGV0ZWQiYAoURGVsZXRlTXlEYXRhUmVzcG9uc2USSAoNY29uZmlybWF0aW9ucxgBIAMoCzIiLm9vLmdh
             dGV3YXkudjEuRXJhc3VyZUNvbmZpcm1hdGlvblINY29uZmlybWF0aW9ucypiCghSZWFjdGlvbhIYChRSRUFDVElPTl9VTlNQ
             RUNJRklFRBAAEhEKDVJFQUNUSU9OX0RPTkUQARITCg9SRUFDVElPTl9TTk9PWkUQAhIUChBSRUFDVElPTl9ESVNNSVNTEAMy
-            0AQKB0dhdGV3YXkSUQoKR2V0TmV4dFRpcBIgLm9vLmdhdGV3YXkudjEuR2V0TmV4dFRpcFJlcXVlc3QaIS5vby5nYXRld2F5
+            1QQKB0dhdGV3YXkSUQoKR2V0TmV4dFRpcBIgLm9vLmdhdGV3YXkudjEuR2V0TmV4dFRpcFJlcXVlc3QaIS5vby5nYXRld2F5
             LnYxLkdldE5leHRUaXBSZXNwb25zZRJCCgVSZWFjdBIbLm9vLmdhdGV3YXkudjEuUmVhY3RSZXF1ZXN0Ghwub28uZ2F0ZXdh
-            eS52MS5SZWFjdFJlc3BvbnNlEksKCExpc3RUaXBzEh4ub28uZ2F0ZXdheS52MS5MaXN0VGlwc1JlcXVlc3QaHy5vby5nYXRl
-            d2F5LnYxLkxpc3RUaXBzUmVzcG9uc2USSgoNU3Vic2NyaWJlVGlwcxIjLm9vLmdhdGV3YXkudjEuU3Vic2NyaWJlVGlwc1Jl
-            cXVlc3QaEi5vby5nYXRld2F5LnYxLlRpcDABEmYKEVVwZGF0ZVByZWZlcmVuY2VzEicub28uZ2F0ZXdheS52MS5VcGRhdGVQ
-            cmVmZXJlbmNlc1JlcXVlc3QaKC5vby5nYXRld2F5LnYxLlVwZGF0ZVByZWZlcmVuY2VzUmVzcG9uc2USVAoLSW1wb3J0VGFz
-            a3MSIS5vby5nYXRld2F5LnYxLkltcG9ydFRhc2tzUmVxdWVzdBoiLm9vLmdhdGV3YXkudjEuSW1wb3J0VGFza3NSZXNwb25z
-            ZRJXCgxEZWxldGVNeURhdGESIi5vby5nYXRld2F5LnYxLkRlbGV0ZU15RGF0YVJlcXVlc3QaIy5vby5nYXRld2F5LnYxLkRl
-            bGV0ZU15RGF0YVJlc3BvbnNlYgZwcm90bzM=
+            eS52MS5SZWFjdFJlc3BvbnNlElAKCExpc3RUaXBzEh4ub28uZ2F0ZXdheS52MS5MaXN0VGlwc1JlcXVlc3QaHy5vby5nYXRl
+            d2F5LnYxLkxpc3RUaXBzUmVzcG9uc2UiA5ACARJKCg1TdWJzY3JpYmVUaXBzEiMub28uZ2F0ZXdheS52MS5TdWJzY3JpYmVU
+            aXBzUmVxdWVzdBoSLm9vLmdhdGV3YXkudjEuVGlwMAESZgoRVXBkYXRlUHJlZmVyZW5jZXMSJy5vby5nYXRld2F5LnYxLlVw
+            ZGF0ZVByZWZlcmVuY2VzUmVxdWVzdBooLm9vLmdhdGV3YXkudjEuVXBkYXRlUHJlZmVyZW5jZXNSZXNwb25zZRJUCgtJbXBv
+            cnRUYXNrcxIhLm9vLmdhdGV3YXkudjEuSW1wb3J0VGFza3NSZXF1ZXN0GiIub28uZ2F0ZXdheS52MS5JbXBvcnRUYXNrc1Jl
+            c3BvbnNlElcKDERlbGV0ZU15RGF0YRIiLm9vLmdhdGV3YXkudjEuRGVsZXRlTXlEYXRhUmVxdWVzdBojLm9vLmdhdGV3YXku
+            djEuRGVsZXRlTXlEYXRhUmVzcG9uc2ViBnByb3RvMw==
             """)
 }

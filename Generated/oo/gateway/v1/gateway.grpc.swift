@@ -26,11 +26,11 @@ public enum Oo_Gateway_V1_Gateway {
             public static let descriptor = MethodDescriptor(service: "oo.gateway.v1.Gateway", method: "React", kind: .unary)
         }
 
-        /// The caller's tips, newest first.
+        /// The caller's tips, newest first. Only reads: Connect clients may call it with GET.
         public enum ListTips {
             public typealias Input = Oo_Gateway_V1_ListTipsRequest
             public typealias Output = Oo_Gateway_V1_ListTipsResponse
-            public static let descriptor = MethodDescriptor(service: "oo.gateway.v1.Gateway", method: "ListTips", kind: .unary)
+            public static let descriptor = MethodDescriptor(service: "oo.gateway.v1.Gateway", method: "ListTips", kind: .unary, idempotency: .noSideEffects)
         }
 
         /// Pushes the caller's tips as they are produced, until the caller cancels.
@@ -77,7 +77,7 @@ public protocol Oo_Gateway_V1_Gateway_ServiceProtocol: RPCService {
     /// durably stored; NOT_FOUND for a tip that does not exist or is not the caller's.
     func react(request: Oo_Gateway_V1_ReactRequest, context: ServerContext) async throws -> Oo_Gateway_V1_ReactResponse
 
-    /// The caller's tips, newest first.
+    /// The caller's tips, newest first. Only reads: Connect clients may call it with GET.
     func listTips(request: Oo_Gateway_V1_ListTipsRequest, context: ServerContext) async throws -> Oo_Gateway_V1_ListTipsResponse
 
     /// Pushes the caller's tips as they are produced, until the caller cancels.
@@ -214,7 +214,7 @@ public struct Oo_Gateway_V1_Gateway_Client: Sendable {
         )
     }
 
-    /// The caller's tips, newest first.
+    /// The caller's tips, newest first. Only reads: Connect clients may call it with GET.
     public func listTips(
         _ request: Oo_Gateway_V1_ListTipsRequest,
         metadata: Metadata = [:],
@@ -223,7 +223,7 @@ public struct Oo_Gateway_V1_Gateway_Client: Sendable {
         try await listTips(request, metadata: metadata, options: options) { $0.message }
     }
 
-    /// The caller's tips, newest first.
+    /// The caller's tips, newest first. Only reads: Connect clients may call it with GET.
     public func listTips<Result: Sendable>(
         _ request: Oo_Gateway_V1_ListTipsRequest,
         metadata: Metadata = [:],

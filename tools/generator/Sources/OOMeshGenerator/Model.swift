@@ -72,6 +72,13 @@ public struct MethodModel: Sendable, Hashable {
         public var streamsResponses: Bool { self == .serverStreaming || self == .bidirectionalStreaming }
     }
 
+    /// `option idempotency_level`; the names match the runtime's `Idempotency` cases.
+    public enum Idempotency: String, Sendable, Hashable {
+        case unknown
+        case idempotent
+        case noSideEffects
+    }
+
     /// The name as written in the `.proto` file (and sent on the wire), e.g. `SayHello`.
     public var name: String
     /// The name of the nested descriptor enum, `name` escaped where Swift needs it.
@@ -87,11 +94,14 @@ public struct MethodModel: Sendable, Hashable {
     public var outputType: String
     /// The leading comment, one element a line, without the `//` markers.
     public var documentation: [String]
+    /// What calling it does besides answering.
+    public var idempotency: Idempotency
 
     public init(
         name: String, swiftTypeName: String, swiftName: String, kind: Kind, inputType: String, outputType: String,
-        documentation: [String]
+        documentation: [String], idempotency: Idempotency = .unknown
     ) {
+        self.idempotency = idempotency
         self.name = name
         self.swiftTypeName = swiftTypeName
         self.swiftName = swiftName

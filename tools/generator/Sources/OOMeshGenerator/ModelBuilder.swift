@@ -61,7 +61,16 @@ public struct ModelBuilder {
             kind: MethodModel.Kind(clientStreaming: method.clientStreaming, serverStreaming: method.serverStreaming),
             inputType: namer.fullName(message: method.inputType),
             outputType: namer.fullName(message: method.outputType),
-            documentation: documentation(of: method))
+            documentation: documentation(of: method),
+            idempotency: idempotency(of: method))
+    }
+
+    private func idempotency(of method: SwiftProtobufPluginLibrary.MethodDescriptor) -> MethodModel.Idempotency {
+        switch method.options.idempotencyLevel {
+        case .noSideEffects: .noSideEffects
+        case .idempotent: .idempotent
+        default: .unknown
+        }
     }
 
     private func documentation(of element: some ProvidesSourceCodeLocation) -> [String] {

@@ -46,7 +46,8 @@ public struct SwiftRenderer {
                         out.line("public typealias Output = \(method.outputType)")
                         out.line(
                             "public static let descriptor = MethodDescriptor(service: \(literal(service.fullyQualifiedName)), "
-                                + "method: \(literal(method.name)), kind: .\(method.kind.rawValue))")
+                                + "method: \(literal(method.name)), kind: .\(method.kind.rawValue)"
+                                + (method.idempotency == .unknown ? "" : ", idempotency: .\(method.idempotency.rawValue)") + ")")
                     }
                     out.blank()
                 }

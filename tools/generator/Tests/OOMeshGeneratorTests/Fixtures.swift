@@ -13,6 +13,7 @@ enum Fixtures {
         var clientStreaming = false
         var serverStreaming = false
         var comment: String? = nil
+        var idempotency: Google_Protobuf_MethodOptions.IdempotencyLevel = .idempotencyUnknown
     }
 
     /// A hand-built service.
@@ -71,6 +72,7 @@ enum Fixtures {
                 method.outputType = rpc.output
                 if rpc.clientStreaming { method.clientStreaming = true }
                 if rpc.serverStreaming { method.serverStreaming = true }
+                if rpc.idempotency != .idempotencyUnknown { method.options.idempotencyLevel = rpc.idempotency }
                 proto.method.append(method)
                 if let comment = rpc.comment {
                     locations.append(location([6, Int32(serviceIndex), 2, Int32(methodIndex)], comment))

@@ -477,6 +477,21 @@ struct DocCommentTests {
 
 @Suite("Files")
 struct FileTests {
+    @Test("idempotency_level reaches the method descriptor; undeclared adds nothing")
+    func idempotency() {
+        let file = Fixtures.file(
+            "oo/tips/v1/tips.proto", package: "oo.tips.v1", messages: ["Q", "A"],
+            services: [Fixtures.Service(name: "Tips", rpcs: [
+                Fixtures.RPC(name: "List", input: ".oo.tips.v1.Q", output: ".oo.tips.v1.A", idempotency: .noSideEffects),
+                Fixtures.RPC(name: "Put", input: ".oo.tips.v1.Q", output: ".oo.tips.v1.A", idempotency: .idempotent),
+                Fixtures.RPC(name: "Add", input: ".oo.tips.v1.Q", output: ".oo.tips.v1.A"),
+            ])])
+        let text = Fixtures.generated([file])
+        #expect(text.contains(#"MethodDescriptor(service: "oo.tips.v1.Tips", method: "List", kind: .unary, idempotency: .noSideEffects)"#))
+        #expect(text.contains(#"MethodDescriptor(service: "oo.tips.v1.Tips", method: "Put", kind: .unary, idempotency: .idempotent)"#))
+        #expect(text.contains(#"MethodDescriptor(service: "oo.tips.v1.Tips", method: "Add", kind: .unary)"#))
+    }
+
     @Test("a file with no services produces no stub file, only its descriptors")
     func noServices() {
         let messagesOnly = Fixtures.file("grpc/testing/messages.proto", package: "grpc.testing", messages: ["A", "B"])
