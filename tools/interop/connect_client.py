@@ -155,6 +155,7 @@ def main():
     parser.add_argument("--protocol", choices=["connect", "grpc-web"], required=True)
     parser.add_argument("--codec", choices=["json", "proto"], default="proto")
     parser.add_argument("--cacert")
+    parser.add_argument("--resolve", help="HOST=IP: connect to IP for HOST (TLS names that are not 127.0.0.1)")
     parser.add_argument("--token", default="")
     parser.add_argument("--oversized-bytes", type=int, default=0)
     args = parser.parse_args()
@@ -162,6 +163,9 @@ def main():
     transport_options = {"http_version": pyqwest.HTTPVersion.HTTP2}
     if args.cacert:
         transport_options["tls_ca_cert"] = Path(args.cacert).read_bytes()
+    if args.resolve:
+        host, address = args.resolve.split("=", 1)
+        transport_options["dns_overrides"] = {host: [address]}
     http = pyqwest.SyncClient(pyqwest.SyncHTTPTransport(**transport_options))
     protocol = ProtocolType.CONNECT if args.protocol == "connect" else ProtocolType.GRPC_WEB
     codec = google_protobuf_json_codec() if args.codec == "json" else google_protobuf_binary_codec()

@@ -88,9 +88,26 @@ extension HTTP2Connection {
         // stream with RST_STREAM(NO_ERROR), so the client stops and the stream is freed.
         guard frame.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0,
               let stream = streams[frame.hd.stream_id], stream.state.sentEndStream() else { return 0 }
+        if stream.isWeb {
+            // HTTP clients (curl, browsers) report a reset that follows the response as a
+            // failure: the rest of the request body is credited and dropped as it comes, and
+            // the reset waits a moment for the client to finish sending.
+            releaseQueued(stream, dropParts: true)
+            let id = stream.id
+            stream.deadlineTimer = loop.schedule(at: .now + Self.webRequestLinger) { [self] in
+                guard let open = streams[id], open === stream else { return }
+                session?.reset(stream: id, .noError)
+                scheduleFlush()
+            }
+            return 0
+        }
         session?.reset(stream: stream.id, .noError)
         return 0
     }
+
+    /// How long a web response's stream stays open for the rest of a request body the call
+    /// did not read (see ``onFrameSent(_:)``).
+    static let webRequestLinger: Duration = .seconds(1)
 
     func onDataChunk(streamID: Int32, _ data: UnsafeRawBufferPointer) -> Int32 {
         creditTotals.receivedBytes += data.count
